@@ -1,0 +1,1 @@
+"""Alembic migrations for the symoe database; the only way the schema changes."""

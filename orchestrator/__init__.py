@@ -1,0 +1,1 @@
+"""symoe control plane: settings, experts, recruiting, scheduling, persistence, CLI."""

@@ -1,0 +1,41 @@
+"""The aggregation interface: merge the experts' answers to one query."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from pydantic import BaseModel, Field
+
+from orchestrator.answers import AnswerFormat
+from workers.types import Prompt
+
+
+class ExpertAnswer(BaseModel):
+    expert: str
+    text: str
+    extracted: str | None = None
+
+
+class AggregationInput(BaseModel):
+    question: str
+    fmt: AnswerFormat
+    answers: list[ExpertAnswer]
+    weights: dict[str, float] = Field(default_factory=dict, description="recruitment weights")
+
+
+class AggregationOutcome(BaseModel):
+    """Either a final answer now, or a prompt for the aggregator model (stage 3)."""
+
+    answer: str | None = None
+    extracted: str | None = None
+    prompt: Prompt | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class AggregatorPolicy(ABC):
+    name: str = ""
+    uses_model: bool = False
+
+    @abstractmethod
+    def aggregate(self, item: AggregationInput, completion: bool) -> AggregationOutcome:
+        """`completion` says whether the aggregator model is a base (completion) model."""

@@ -1,0 +1,61 @@
+"""Answer formats and extraction: what a model's text says its final answer is."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerFormat = Literal["letter", "number", "free"]
+
+_OPTION = re.compile(r"\(([A-J])\)\s*\S")
+_ANSWER_IS = re.compile(r"answer is:?\s*\(?\s*\\?(?:boxed\{)?([A-J])\b\)?", re.IGNORECASE)
+_ANSWER_COLON = re.compile(r"\banswer\s*[:=]\s*\(?([A-J])\b\)?", re.IGNORECASE)
+_BOXED = re.compile(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def detect_format(question: str) -> AnswerFormat:
+    """Multiple choice when the question lists at least (A) and (B) options."""
+    letters = set(_OPTION.findall(question))
+    return "letter" if {"A", "B"} <= letters else "free"
+
+
+def extract_letter(text: str) -> str | None:
+    """The last 'answer is (X)' / 'answer: X' / boxed letter in the text."""
+    for pattern in (_ANSWER_IS, _ANSWER_COLON):
+        found = pattern.findall(text)
+        if found:
+            return str(found[-1]).upper()
+    boxed = [b.strip() for b in _BOXED.findall(text)]
+    letters = [b for b in boxed if re.fullmatch(r"\(?[A-J]\)?", b)]
+    if letters:
+        return letters[-1].strip("()")
+    return None
+
+
+def extract_number(text: str) -> str | None:
+    boxed = _BOXED.findall(text)
+    candidates = boxed[-1:] if boxed else [text]
+    found = _NUMBER.findall(candidates[0])
+    if not found:
+        return None
+    value = found[-1].replace(",", "")
+    return value[:-2] if value.endswith(".0") else value
+
+
+def normalize_free(text: str) -> str | None:
+    """A comparable form of a free-text answer: its first non-empty line, lower-cased,
+    without trailing punctuation."""
+    for line in text.strip().splitlines():
+        line = line.strip().strip(".!").lower()
+        if line:
+            return re.sub(r"\s+", " ", line)[:200]
+    return None
+
+
+def extract(text: str, fmt: AnswerFormat) -> str | None:
+    if fmt == "letter":
+        return extract_letter(text)
+    if fmt == "number":
+        return extract_number(text)
+    return normalize_free(text)

@@ -1,0 +1,1 @@
+"""The `symoe` command line (Typer)."""

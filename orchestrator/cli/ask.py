@@ -1,0 +1,90 @@
+"""`symoe ask`: answer one question with a recruited committee and show the trace."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from orchestrator.cli.common import console, deployment, err_console, friendly_errors
+from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.trace import BatchReport, Trace
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@friendly_errors
+def ask(
+    question: str = typer.Argument(..., help="the question to answer"),
+    k: int = typer.Option(None, "--k", min=1, max=16, help="experts to recruit (default: settings)"),
+    experts: str = typer.Option(None, help="comma-separated candidate experts (default: all)"),
+    aggregator: str = typer.Option(None, help="aggregator expert (default: chosen by profile)"),
+    aggregation: str = typer.Option(None, help="llm | vote | weighted_vote"),
+    tagger: str = typer.Option(None, help="embedding | llm"),
+    max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
+    as_json: bool = typer.Option(False, "--json", help="print the full trace as JSON"),
+) -> None:
+    """Answer QUESTION with k recruited experts and an aggregator; store and print the trace."""
+    with deployment() as dep:
+        s = dep.settings
+        options = BatchOptions(
+            k=k or s.k,
+            experts=_split(experts),
+            aggregator=aggregator,
+            aggregation=aggregation or s.aggregation,
+            expert_max_tokens=max_tokens or s.expert_max_tokens,
+            aggregator_max_tokens=s.aggregator_max_tokens,
+        )
+        pipeline = dep.pipeline(tagger)
+        with err_console.status("recruiting experts and generating..."):
+            report = pipeline.run([Query(text=question)], options)
+        dep.store.save_batch(report)
+    trace = report.traces[0]
+    if as_json:
+        console.print_json(json.dumps(trace.model_dump(mode="json")))
+    else:
+        _print_trace(trace, report)
+    if trace.error:
+        err_console.print(f"[red]error:[/red] {trace.error}")
+        raise typer.Exit(code=1)
+
+
+def _print_trace(trace: Trace, report: BatchReport) -> None:
+    rec = trace.recruitment
+    console.print(f"[bold]Answer:[/bold] {trace.answer.strip()}")
+    if trace.extracted_answer:
+        console.print(f"[bold]Extracted:[/bold] {trace.extracted_answer}")
+    console.print(
+        f"\n[bold]Skills[/bold] ({trace.tagging.method}): "
+        + (", ".join(f"{s} ({trace.tagging.similarities.get(s, 0):.2f})" for s in trace.tagging.skills)
+           or "none")
+    )
+    console.print(f"[bold]Profile set:[/bold] {rec.profile_set or 'none'}   "
+                  f"[bold]Recruiter:[/bold] {rec.recruiter}")
+    weights = Table("expert", "G (global)", "L (local)", "weight", title="Recruitment")
+    for name, w in sorted(rec.weights.items(), key=lambda kv: -kv[1]):
+        weights.add_row(name, _fmt(rec.global_competence.get(name)),
+                        _fmt(rec.local_suitability.get(name)), f"{w:.3f}")
+    console.print(weights)
+    console.print(f"[bold]Drawn:[/bold] {', '.join(rec.drawn)}   "
+                  f"[bold]Aggregation:[/bold] {rec.aggregation}"
+                  + (f" by {rec.aggregator}" if rec.aggregator else ""))
+    calls = Table("stage", "expert", "extracted", "tokens", "s", "answer", title="Model calls")
+    for c in trace.calls:
+        text = c.text.strip().replace("\n", " ")
+        calls.add_row(c.stage, c.expert, c.extracted or "-", f"{c.prompt_tokens}+{c.completion_tokens}",
+                      f"{c.seconds:.2f}", text[:80] + ("..." if len(text) > 80 else ""))
+    console.print(calls)
+    loads = ", ".join(f"{ld.expert} ({ld.stage}, {ld.seconds:.1f}s)" for ld in report.loads) or "none"
+    console.print(f"[bold]Model loads:[/bold] {loads}")
+    for note in rec.notes + trace.tagging.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    console.print(f"[dim]query {trace.query_id} in {report.seconds:.1f}s; "
+                  f"stored in the database[/dim]")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -1,0 +1,20 @@
+"""The `symoe` entry point: subcommands are registered here, implemented beside."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestrator.cli import experts, profile
+from orchestrator.cli.ask import ask
+
+app = typer.Typer(
+    help="symoe: answer with a query-specific committee of expert LLMs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("ask")(ask)
+app.add_typer(experts.app, name="experts")
+app.add_typer(profile.app, name="profile")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,110 @@
+"""Engines, schema migration and sessions. Nothing here runs at import: callers build the
+engine from Settings.db_url when they start, so tests and the CLI can point it anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+
+# Arbitrary but fixed: the advisory lock id that serialises migrations on PostgreSQL.
+_LOCK_KEY = 7_360_501
+
+
+def make_engine(
+    url: str | URL, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False
+) -> Engine:
+    """An engine for `url`, tuned for its backend.
+
+    SQLite (the embedded default): the file's directory is created, `~` is expanded, foreign
+    keys are enforced and the journal is WAL, so the API can read while a batch is written.
+    PostgreSQL: a bounded pool whose connections are checked before use, since a server
+    restart otherwise surfaces as an error on the first query after it.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        parsed = _prepare_sqlite_path(parsed)
+        engine = create_engine(parsed, echo=echo)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if parsed.get_backend_name() == "postgresql":
+        options.update(pool_size=pool_size, max_overflow=max_overflow)
+    return create_engine(parsed, **options)
+
+
+def _prepare_sqlite_path(url: URL) -> URL:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return url.set(database=str(path))
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite leaves foreign keys off per connection unless asked, and its default rollback
+    # journal blocks readers during a write.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def alembic_config() -> Config:
+    """The Alembic config for the installed `migrations` package, independent of the cwd and
+    of alembic.ini (which only serves the `alembic` command line)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return config
+
+
+def is_at_head(engine: Engine) -> bool:
+    """True when the database already carries every migration: one small query."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
+
+
+def migrate(engine: Engine) -> bool:
+    """Bring the schema to the newest migration; returns whether an upgrade was attempted.
+
+    The check first keeps a normal start-up to one query. The upgrade runs on a connection of
+    `engine` (handed to migrations/env.py), so it honours the engine's settings, such as a
+    PostgreSQL search_path.
+    """
+    if is_at_head(engine):
+        return False
+    config = alembic_config()
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # An API and a worker starting together must not both run the same migration:
+            # the second waits here, then finds the schema at head and Alembic does nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()
+        if connection.dialect.name == "sqlite":
+            # env.py turns foreign keys off for SQLite batch migrations; this connection goes
+            # back to the pool, so turn them on again (outside a transaction, or it is a no-op).
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+    return True
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: a row read inside a transaction stays readable after commit,
+    # instead of silently costing one more query per attribute.
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,178 @@
+"""The database schema as SQLAlchemy 2.0 declarative models.
+
+Rows mirror the pydantic objects in orchestrator.trace, orchestrator.experts and
+skills.profiles; conversion lives in orchestrator.db.store. Nested, rarely queried parts
+(tagging, recruitment, profile bodies, expert configs) are JSON columns: sqlalchemy.JSON maps
+to JSON on PostgreSQL and TEXT on SQLite, so one schema serves both. The columns that the
+dashboard filters or sums on (status, tokens, seconds, skills, drawn experts) are kept flat.
+
+Alembic migrations (migrations/versions) are the only way this schema reaches a database;
+`tests/orchestrator/db` checks that the migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names: Alembic needs them to alter constraints later, and SQLite
+# batch migrations cannot drop an unnamed constraint.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ExpertRow(Base):
+    __tablename__ = "experts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    backend: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(Text)
+    config: Mapped[Json] = mapped_column(JSON)  # the full Expert dump
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ProfileSetRow(Base):
+    __tablename__ = "profile_sets"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    # When the row was stored; the body keeps the set's own build time.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    benchmark: Mapped[str] = mapped_column(String(128), default="")
+    split: Mapped[str] = mapped_column(String(128), default="")
+    tagger: Mapped[str] = mapped_column(String(128), default="")
+    command: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[Json] = mapped_column(JSON)  # the ProfileSet dump
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BatchRow(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    n_queries: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    stages: Mapped[list[Json]] = mapped_column(JSON)  # StageTiming dumps, in order
+
+    queries: Mapped[list[QueryRow]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="QueryRow.position"
+    )
+    loads: Mapped[list[ModelLoadRow]] = relationship(
+        cascade="all, delete-orphan", order_by="ModelLoadRow.position"
+    )
+
+
+class QueryRow(Base):
+    __tablename__ = "queries"
+    __table_args__ = (CheckConstraint("status IN ('answered', 'failed')", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # index within the batch
+    question: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(Float)
+    # Sums over the calls, stored so the dashboard can total tokens without a join.
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+
+    batch: Mapped[BatchRow] = relationship(back_populates="queries")
+    plan: Mapped[PlanRow | None] = relationship(cascade="all, delete-orphan")
+    calls: Mapped[list[ModelCallRow]] = relationship(
+        cascade="all, delete-orphan", order_by="ModelCallRow.position"
+    )
+    final: Mapped[FinalAnswerRow | None] = relationship(cascade="all, delete-orphan")
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    query_id: Mapped[str] = mapped_column(
+        ForeignKey("queries.id", ondelete="CASCADE"), primary_key=True
+    )
+    tagging: Mapped[Json] = mapped_column(JSON)  # the SkillTagging dump
+    recruitment: Mapped[Json] = mapped_column(JSON)  # the Recruitment dump
+    # Copies of tagging.skills, recruitment.drawn and recruitment.aggregator for queries.
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    drawn: Mapped[list[str]] = mapped_column(JSON)
+    aggregator: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModelCallRow(Base):
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[str] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
+    # Explicit order: autoincrement ids are not guaranteed to follow insertion order on
+    # every backend once inserts are batched.
+    position: Mapped[int] = mapped_column(Integer)  # index within the trace's calls
+    stage: Mapped[str] = mapped_column(String(64))
+    expert: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    extracted: Mapped[str | None] = mapped_column(Text)
+
+
+class FinalAnswerRow(Base):
+    __tablename__ = "final_answers"
+
+    query_id: Mapped[str] = mapped_column(
+        ForeignKey("queries.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    extracted: Mapped[str | None] = mapped_column(Text)
+
+
+class ModelLoadRow(Base):
+    __tablename__ = "model_loads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # index within the batch's loads
+    stage: Mapped[str] = mapped_column(String(64))
+    expert: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(Float)

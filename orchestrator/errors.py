@@ -1,0 +1,19 @@
+"""User-facing errors: each carries a one-line message the CLI and API show as is."""
+
+from __future__ import annotations
+
+
+class SymoeError(Exception):
+    """Base for errors caused by input or configuration, not by a bug."""
+
+
+class ConfigError(SymoeError):
+    pass
+
+
+class InputError(SymoeError):
+    pass
+
+
+class UnknownExpertError(SymoeError):
+    pass

@@ -1,0 +1,106 @@
+"""Experts: declared in experts.yaml, validated at the boundary, turned into ModelSpecs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from orchestrator.errors import ConfigError, UnknownExpertError
+from workers.backends import BACKENDS
+from workers.types import ChatFormat, GenerationParams, ModelSpec
+
+Role = Literal["expert", "aggregator", "tagger"]
+
+
+class Expert(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    backend: str
+    model: str
+    chat_format: ChatFormat = "chat"
+    n_ctx: int = Field(default=2048, ge=64)
+    memory_mb: int = Field(default=512, ge=0)
+    roles: list[Role] = Field(default_factory=lambda: ["expert"])
+    enabled: bool = True
+    generation: GenerationParams = Field(default_factory=GenerationParams)
+    options: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r} (known: {', '.join(sorted(BACKENDS))})")
+        return value
+
+    def spec(self, **extra_options: object) -> ModelSpec:
+        """The data-plane view of this expert; `extra_options` carry paths from settings."""
+        return ModelSpec(
+            name=self.name,
+            backend=self.backend,
+            model=self.model,
+            chat_format=self.chat_format,
+            n_ctx=self.n_ctx,
+            memory_mb=self.memory_mb,
+            options={**extra_options, **self.options},
+        )
+
+
+class ExpertsFile(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    experts: list[Expert] = Field(min_length=1)
+
+
+class ExpertRegistry:
+    """The experts of one deployment, by name."""
+
+    def __init__(self, experts: list[Expert]) -> None:
+        names = [e.name for e in experts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"duplicate expert names: {', '.join(dupes)}")
+        self._experts = {e.name: e for e in experts}
+
+    def __len__(self) -> int:
+        return len(self._experts)
+
+    def all(self) -> list[Expert]:
+        return list(self._experts.values())
+
+    def get(self, name: str) -> Expert:
+        try:
+            return self._experts[name]
+        except KeyError:
+            known = ", ".join(self._experts)
+            raise UnknownExpertError(f"unknown expert {name!r} (known: {known})") from None
+
+    def with_role(self, role: Role) -> list[Expert]:
+        return [e for e in self._experts.values() if e.enabled and role in e.roles]
+
+    def select(self, names: list[str]) -> list[Expert]:
+        return [self.get(n) for n in names]
+
+
+def load_experts(path: Path) -> ExpertRegistry:
+    """Parse and validate an experts.yaml; every problem becomes one ConfigError line."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"experts file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"malformed experts file {path}{where}: not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"malformed experts file {path}: expected a mapping with 'experts:'")
+    try:
+        parsed = ExpertsFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid experts file {path}: {loc}: {first['msg']}") from None
+    return ExpertRegistry(parsed.experts)

@@ -1,0 +1,121 @@
+"""Builds the long-lived objects of one deployment from Settings (no I/O at import)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from orchestrator.aggregators import AGGREGATORS, AggregatorPolicy
+from orchestrator.db.engine import make_engine, migrate, session_factory
+from orchestrator.db.store import TraceStore
+from orchestrator.errors import ConfigError
+from orchestrator.experts import ExpertRegistry, load_experts
+from orchestrator.pipeline import Pipeline
+from orchestrator.recruiters import RECRUITERS, Recruiter
+from orchestrator.runners import InProcessRunner, Runner
+from orchestrator.settings import Settings
+from orchestrator.stages import StageExecutor
+from orchestrator.taggers import EmbeddingTagger, LLMTagger, Tagger
+from skills.embeddings import MiniLMEmbedder
+from skills.profiles import ProfileSet
+from skills.vocabulary import SkillVocabulary, load_default_skills
+from workers.pool import ModelPool
+
+log = logging.getLogger(__name__)
+
+
+class Deployment:
+    """Lazily built components; each is created once and shared (a service object)."""
+
+    def __init__(self, settings: Settings, registry: ExpertRegistry | None = None) -> None:
+        self.settings = settings
+        self._registry = registry
+
+    @cached_property
+    def registry(self) -> ExpertRegistry:
+        return self._registry or load_experts(self.settings.experts_file)
+
+    @cached_property
+    def store(self) -> TraceStore:
+        engine = make_engine(self.settings.db_url)
+        migrate(engine)
+        store = TraceStore(session_factory(engine))
+        store.sync_experts(self.registry.all())
+        return store
+
+    @cached_property
+    def profile(self) -> ProfileSet | None:
+        """The active profile set in the database, else the configured file, else none."""
+        active = self.store.active_profile_set()
+        if active is not None:
+            return active
+        path = self.settings.profile_file
+        if path is not None and path.exists():
+            try:
+                return ProfileSet.load(path)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        return None
+
+    @cached_property
+    def vocabulary(self) -> SkillVocabulary:
+        return SkillVocabulary(
+            load_default_skills(),
+            MiniLMEmbedder(),
+            floor=self.settings.skill_floor,
+            cache_dir=self.settings.cache_dir,
+        )
+
+    @cached_property
+    def runner(self) -> Runner:
+        return InProcessRunner(ModelPool(self.settings.memory_budget_mb))
+
+    def spec_options(self) -> dict[str, object]:
+        s = self.settings
+        return {
+            "models_dir": str(s.models_dir),
+            "replay_dir": str(s.replay_dir),
+            "cache_dir": str(s.cache_dir),
+        }
+
+    def new_stages(self) -> StageExecutor:
+        return StageExecutor(self.runner, self.registry, self.spec_options())
+
+    def tagger(self, name: str | None = None) -> Tagger:
+        name = name or self.settings.tagger
+        if name == EmbeddingTagger.name:
+            return EmbeddingTagger(self.vocabulary, top_n=self.settings.skills_per_query)
+        if name == LLMTagger.name:
+            taggers = self.registry.with_role("tagger")
+            if not taggers:
+                raise ConfigError("tagger 'llm' needs an expert with the tagger role")
+            return LLMTagger(self.vocabulary, taggers[0].name, samples=self.settings.tagger_samples)
+        raise ConfigError(f"unknown tagger {name!r} (known: embedding, llm)")
+
+    def recruiter(self, profile: ProfileSet | None = None) -> Recruiter:
+        s = self.settings
+        try:
+            cls = RECRUITERS[s.recruiter]
+        except KeyError:
+            raise ConfigError(
+                f"unknown recruiter {s.recruiter!r} (known: {', '.join(RECRUITERS)})"
+            ) from None
+        return cls(profile, s.seed, dynamic_k=s.dynamic_k, min_share=s.min_share)  # type: ignore[call-arg]
+
+    def aggregators(self) -> dict[str, AggregatorPolicy]:
+        return {name: cls() for name, cls in AGGREGATORS.items()}
+
+    def pipeline(self, tagger: str | None = None) -> Pipeline:
+        profile = self.profile
+        return Pipeline(
+            registry=self.registry,
+            tagger=self.tagger(tagger),
+            recruiter=self.recruiter(profile),
+            aggregators=self.aggregators(),
+            new_stages=self.new_stages,
+            profile=profile,
+        )
+
+    def close(self) -> None:
+        if "runner" in self.__dict__:
+            self.runner.close()

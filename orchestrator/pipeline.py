@@ -1,0 +1,243 @@
+"""The path of a batch of queries: tag -> recruit -> experts -> aggregate -> traces.
+
+A single query is a batch of one: there is one code path.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+
+from orchestrator.aggregators import AggregationInput, AggregatorPolicy, ExpertAnswer
+from orchestrator.answers import AnswerFormat, detect_format, extract
+from orchestrator.errors import InputError
+from orchestrator.experts import ExpertRegistry
+from orchestrator.prompts import expert_prompt
+from orchestrator.recruiters import Recruiter, RecruitRequest
+from orchestrator.scheduler import StageRequest
+from orchestrator.stages import StageExecutor, StageItem
+from orchestrator.taggers import Tagger
+from orchestrator.trace import BatchReport, ModelCall, Recruitment, Trace
+from workers.types import GenerationParams
+from skills.profiles import ProfileSet
+
+# A token is at least ~4 characters of English; a question this many characters per context
+# token cannot fit any expert, so it is refused before any model loads.
+_CHARS_PER_TOKEN_FLOOR = 4
+
+
+class Query(BaseModel):
+    text: str
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    question_id: str | None = None
+    fmt: AnswerFormat | None = None
+
+
+class BatchOptions(BaseModel):
+    k: int = Field(default=3, ge=1, le=16)
+    experts: list[str] | None = Field(default=None, description="candidate pool; default all")
+    aggregator: str | None = Field(default=None, description="aggregator expert name")
+    aggregation: str = "llm"
+    expert_max_tokens: int | None = None
+    aggregator_max_tokens: int | None = None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        registry: ExpertRegistry,
+        tagger: Tagger,
+        recruiter: Recruiter,
+        aggregators: dict[str, AggregatorPolicy],
+        new_stages: Callable[[], StageExecutor],
+        profile: ProfileSet | None = None,
+    ) -> None:
+        self.registry = registry
+        self.tagger = tagger
+        self.recruiter = recruiter
+        self.aggregators = aggregators
+        self.profile = profile
+        self._new_stages = new_stages  # one executor per batch: it keeps that batch's timings
+
+    # -- validation ---------------------------------------------------------------------------
+    def validate(self, queries: list[Query], options: BatchOptions) -> list[str]:
+        """Checks that need no model; raises InputError. Returns the candidate pool."""
+        if not queries:
+            raise InputError("no question given")
+        pool_experts = (
+            self.registry.select(options.experts)
+            if options.experts
+            else self.registry.with_role("expert")
+        )
+        pool = [e.name for e in pool_experts if e.enabled]
+        if not pool:
+            raise InputError("no enabled expert to answer with")
+        longest = max(e.n_ctx for e in pool_experts)
+        for q in queries:
+            if not q.text.strip():
+                raise InputError("the question is empty")
+            if len(q.text) > longest * _CHARS_PER_TOKEN_FLOOR * 2:
+                raise InputError(
+                    f"the question ({len(q.text)} characters) is longer than the context of "
+                    f"every expert (largest: {longest} tokens)"
+                )
+        if options.aggregation not in self.aggregators:
+            known = ", ".join(self.aggregators)
+            raise InputError(f"unknown aggregation {options.aggregation!r} (known: {known})")
+        if options.aggregator:
+            self.registry.get(options.aggregator)
+        return pool
+
+    # -- the batch ----------------------------------------------------------------------------
+    def run(self, queries: list[Query], options: BatchOptions) -> BatchReport:
+        pool = self.validate(queries, options)
+        started = time.perf_counter()
+        batch_id = uuid.uuid4().hex
+        stages = self._new_stages()
+        keys = [q.id for q in queries]
+        taggings = self.tagger.tag(keys, [q.text for q in queries], stages)
+        plans = self.recruiter.recruit(
+            [
+                RecruitRequest(key=q.text, skills=t.skills, k=options.k, pool=pool)
+                for q, t in zip(queries, taggings, strict=True)
+            ]
+        )
+        policy = self.aggregators[options.aggregation]
+        for plan in plans:
+            plan.aggregation = policy.name
+            if policy.uses_model:
+                plan.aggregator = self._choose_aggregator(options)
+        fmts = [q.fmt or detect_format(q.text) for q in queries]
+
+        expert_items = self._expert_stage(queries, plans, fmts, options, stages)
+        traces = []
+        for q, tagging, plan in zip(queries, taggings, plans, strict=True):
+            trace = Trace(query_id=q.id, batch_id=batch_id, question=q.text, tagging=tagging,
+                          recruitment=plan)
+            traces.append(trace)
+        self._collect(traces, expert_items, fmts, "experts")
+        self._aggregate(traces, fmts, options, stages)
+        elapsed = time.perf_counter() - started
+        for trace in traces:
+            trace.seconds = elapsed
+            trace.stages = stages.timings
+        return BatchReport(
+            batch_id=batch_id, traces=traces, stages=stages.timings, loads=stages.loads,
+            seconds=elapsed,
+        )
+
+    def _choose_aggregator(self, options: BatchOptions) -> str:
+        if options.aggregator:
+            return options.aggregator
+        candidates = [e.name for e in self.registry.with_role("aggregator")]
+        if not candidates:
+            raise InputError("aggregation 'llm' needs an expert with the aggregator role")
+        profile = self.profile
+        if profile is not None:
+            chosen = profile.aggregators.get("default")
+            if chosen in candidates:
+                return chosen
+            scored = [c for c in candidates if c in profile.accuracy]
+            if scored:
+                return max(scored, key=lambda c: profile.accuracy[c])
+        return candidates[0]
+
+    def _expert_stage(
+        self,
+        queries: list[Query],
+        plans: list[Recruitment],
+        fmts: list[AnswerFormat],
+        options: BatchOptions,
+        stages: StageExecutor,
+    ) -> list[StageItem]:
+        requests = []
+        for q, plan, fmt in zip(queries, plans, fmts, strict=True):
+            for slot, name in enumerate(plan.drawn):
+                completion = self.registry.get(name).chat_format == "completion"
+                requests.append(
+                    StageRequest(
+                        key=q.id, slot=slot, expert=name,
+                        prompt=expert_prompt(q.text, fmt, completion, q.question_id),
+                    )
+                )
+        return stages.run("experts", requests, lambda n: self._params(n, options.expert_max_tokens))
+
+    def _params(self, expert: str, max_tokens: int | None) -> GenerationParams:
+        params = self.registry.get(expert).generation
+        return params.model_copy(update={"max_tokens": max_tokens}) if max_tokens else params
+
+    def _collect(
+        self, traces: list[Trace], items: list[StageItem], fmts: list[AnswerFormat], stage: str
+    ) -> None:
+        by_key = {t.query_id: (t, fmt) for t, fmt in zip(traces, fmts, strict=True)}
+        for item in items:
+            trace, fmt = by_key[item.request.key]
+            if item.completion is None:
+                trace.recruitment.notes.append(
+                    f"{stage}: {item.request.expert} failed: {item.error or 'no output'}"
+                )
+                continue
+            c = item.completion
+            trace.calls.append(
+                ModelCall(
+                    stage=stage, expert=item.request.expert, slot=item.request.slot, text=c.text,
+                    prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
+                    seconds=c.seconds, extracted=extract(c.text, fmt),
+                )
+            )
+
+    def _aggregate(
+        self,
+        traces: list[Trace],
+        fmts: list[AnswerFormat],
+        options: BatchOptions,
+        stages: StageExecutor,
+    ) -> None:
+        policy = self.aggregators[options.aggregation]
+        requests = []
+        for trace, fmt in zip(traces, fmts, strict=True):
+            answers = [
+                ExpertAnswer(expert=c.expert, text=c.text, extracted=c.extracted)
+                for c in trace.calls
+                if c.stage == "experts"
+            ]
+            if not answers:
+                trace.error = "every recruited expert failed: " + "; ".join(trace.recruitment.notes)
+                continue
+            agg = trace.recruitment.aggregator
+            completion = agg is not None and self.registry.get(agg).chat_format == "completion"
+            outcome = policy.aggregate(
+                AggregationInput(question=trace.question, fmt=fmt, answers=answers,
+                                 weights=trace.recruitment.weights),
+                completion,
+            )
+            trace.recruitment.notes.extend(outcome.notes)
+            if outcome.prompt is not None and agg is not None:
+                requests.append(StageRequest(key=trace.query_id, expert=agg, prompt=outcome.prompt))
+            else:
+                trace.answer = outcome.answer or ""
+                trace.extracted_answer = outcome.extracted
+        items = stages.run(
+            "aggregate", requests, lambda n: self._params(n, options.aggregator_max_tokens)
+        )
+        self._collect(traces, items, fmts, "aggregate")
+        by_id = {t.query_id: t for t in traces}
+        for item in items:
+            trace = by_id[item.request.key]
+            final = next((c for c in trace.calls if c.stage == "aggregate"), None)
+            if final is not None:
+                trace.answer, trace.extracted_answer = final.text, final.extracted
+            else:  # the aggregator failed: fall back to a vote so the query is still answered
+                outcome = self.aggregators["vote"].aggregate(
+                    AggregationInput(
+                        question=trace.question, fmt="free",
+                        answers=[ExpertAnswer(expert=c.expert, text=c.text, extracted=c.extracted)
+                                 for c in trace.calls],
+                    ),
+                    False,
+                )
+                trace.answer, trace.extracted_answer = outcome.answer or "", outcome.extracted
+                trace.recruitment.notes.append("aggregator failed: answered by vote")

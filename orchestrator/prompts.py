@@ -1,0 +1,53 @@
+"""Prompt text for each role. Backends render messages (chat template or plain completion)."""
+
+from __future__ import annotations
+
+from orchestrator.answers import AnswerFormat
+from workers.types import Prompt
+
+_INSTRUCTION: dict[AnswerFormat, str] = {
+    "letter": (
+        'Provide your step-by-step reasoning first, and then print "The answer is (X)", '
+        "where X is the answer choice (one capital letter), at the end of your response."
+    ),
+    "number": (
+        'Provide your step-by-step reasoning first, and then print "The answer is \\boxed{X}", '
+        "where X is the final answer, at the end of your response."
+    ),
+    "free": "Answer concisely and correctly.",
+}
+
+# A base (completion) model needs an example of the format it should continue.
+_COMPLETION_SHOT: dict[AnswerFormat, str] = {
+    "letter": (
+        "Question: What is 2 + 3? The options are: (A) 4 (B) 5 (C) 6 (D) 7\n"
+        "Answer: 2 + 3 = 5. The answer is (B).\n\n"
+    ),
+    "number": "Question: What is 12 times 3?\nAnswer: 12 * 3 = 36. The answer is \\boxed{36}.\n\n",
+    "free": "Question: What is the largest planet in the solar system?\nAnswer: Jupiter.\n\n",
+}
+
+
+def expert_prompt(
+    question: str, fmt: AnswerFormat, completion: bool, question_id: str | None = None
+) -> Prompt:
+    if completion:
+        text = f"{_COMPLETION_SHOT[fmt]}Question: {question}\nAnswer:"
+    else:
+        text = f"Question: {question}\n{_INSTRUCTION[fmt]}"
+    return Prompt.user(text, question=question, question_id=question_id)
+
+
+def aggregator_prompt(question: str, fmt: AnswerFormat, responses: list[str], completion: bool) -> Prompt:
+    """Anonymised 'Response i' blocks, then the question with its answer format kept."""
+    blocks = "".join(f"### Response {i + 1}:\n{r.strip()}\n\n" for i, r in enumerate(responses))
+    head = (
+        "You have been provided with a set of responses from various models to the latest user "
+        "query. Synthesize them into a single, high-quality response. Critically evaluate the "
+        "information: some of it may be biased or incorrect.\n\nResponses from models:\n\n"
+    )
+    if completion:
+        text = f"{head}{blocks}Question: {question}\nBest answer:"
+    else:
+        text = f"{head}{blocks}Question: {question}\n{_INSTRUCTION[fmt]}"
+    return Prompt.user(text, question=question)

@@ -1,0 +1,96 @@
+"""All configuration in one place: one `Settings`, environment prefix SYMOE_.
+
+Nothing else in symoe reads the environment. Defaults are the embedded deployment: a SQLite
+file under the data dir, the in-process runner, the local llama.cpp experts on the CPU, and
+data read where it lies in ../shared/data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, computed_field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+_DEFAULTS = Path(__file__).resolve().parent / "defaults"
+
+
+def _default_shared_data() -> Path:
+    # A source checkout sits beside shared/ (as in CI); an installed copy falls back to cwd.
+    for base in (_REPO_ROOT.parent, Path.cwd().parent, Path.cwd()):
+        candidate = base / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return _REPO_ROOT.parent / "shared" / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path.home() / ".symoe", description="database, caches, models")
+    database_url: str | None = Field(default=None, description="default: SQLite under data_dir")
+    shared_data_dir: Path = Field(default_factory=_default_shared_data)
+    experts_file: Path = Field(default=_DEFAULTS / "experts.yaml")
+    profile_file: Path | None = Field(
+        default=_DEFAULTS / "profile_local.json",
+        description="profile set the recruiter reads; none -> uniform weights",
+    )
+
+    runner: Literal["inprocess"] = "inprocess"
+    memory_budget_mb: int = Field(default=2048, ge=0)
+
+    tagger: str = "embedding"
+    tagger_samples: int = Field(default=3, ge=1, le=10)
+    skill_floor: float = Field(default=0.40, ge=-1.0, le=1.0)
+    skills_per_query: int = Field(default=3, ge=1, le=10)
+
+    recruiter: str = "symbolic"
+    k: int = Field(default=3, ge=1, le=16)
+    aggregation: str = "llm"
+    dynamic_k: float | None = Field(default=None, gt=0.0, le=1.0, description="top-p mass")
+    min_share: float | None = Field(default=None, gt=0.0, lt=1.0)
+    seed: int = 0
+
+    expert_max_tokens: int = Field(default=96, ge=1)
+    aggregator_max_tokens: int = Field(default=128, ge=1)
+
+    @field_validator("profile_file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        # SYMOE_PROFILE_FILE= (empty) switches the shipped profile off.
+        return None if value == "" else value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'symoe.db'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def replay_dir(self) -> Path:
+        return self.shared_data_dir / "replay" / "mmlu_pro"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def benchmarks_dir(self) -> Path:
+        return self.shared_data_dir / "benchmarks"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

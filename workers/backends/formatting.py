@@ -1,0 +1,12 @@
+"""Prompt rendering shared by backends that feed raw text to a base (non-chat) model."""
+
+from __future__ import annotations
+
+from workers.types import Prompt
+
+
+def render_completion(prompt: Prompt) -> str:
+    """Plain text for a base model: the messages' texts separated by blank lines, then a
+    newline, so the model continues on a fresh line. Roles are dropped on purpose: a base
+    model has never seen role markers, and few-shot prompts carry their own structure."""
+    return "\n\n".join(m.content for m in prompt.messages) + "\n"

@@ -1,0 +1,299 @@
+"""Local GGUF models on the CPU through llama-cpp-python, with true batched decoding.
+
+`llama_cpp.Llama` gives us the model, the tokenizer and the GGUF metadata (chat template);
+decoding runs on a second, batch-capable context of our own (several sequences in one unified
+KV cache), driven by `llamacpp_batch.BatchDecoder`.
+
+Options (ModelSpec.options):
+    models_dir   where pkg: models are assembled (default ~/.symoe/models)
+    n_threads    CPU threads (default: all cores)
+    n_seq_max    most prompts decoded together (default 16)
+    kv_unified   one KV pool of n_ctx cells for the whole group (default True), see
+                 _new_context; a group also stops growing when its prompts plus their
+                 max_tokens would overflow that pool
+    n_batch      most tokens per llama_decode call (default 512)
+    batched      False decodes one prompt at a time through the same code (default True)
+    reserve_tokens  room a prompt must leave in the context to count as fitting (default 32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import time
+from collections.abc import Iterator
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from workers.backends.base import LLMBackend
+from workers.backends.formatting import render_completion
+from workers.backends.llamacpp_batch import BatchDecoder, plan_sub_batches
+from workers.models import resolve_model_path
+from workers.types import (
+    BackendError,
+    Completion,
+    GenerationParams,
+    ModelSpec,
+    Prompt,
+    PromptTooLongError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS_DIR = Path.home() / ".symoe" / "models"
+# The Llama wrapper's own context is never decoded on (ours has n_seq_max > 1, which the
+# wrapper cannot set), so it is kept at llama.cpp's smallest useful size.
+_WRAPPER_N_CTX = 256
+
+
+# The low-level names BatchDecoder relies on; they were renamed across llama-cpp-python
+# releases (llama_kv_self_* -> llama_memory_*), so check once with a clear message.
+_REQUIRED = (
+    "llama_batch_init",
+    "llama_get_memory",
+    "llama_memory_clear",
+    "llama_memory_seq_rm",
+    "llama_n_ctx_seq",
+    "llama_vocab_is_eog",
+    "llama_sampler_sample",
+)
+
+
+def _import_llama_cpp() -> ModuleType:
+    try:
+        lib = import_module("llama_cpp")
+    except ImportError as exc:
+        raise BackendError(
+            "llama-cpp-python is not installed; install it with: pip install 'symoe[local]'"
+        ) from exc
+    missing = [name for name in _REQUIRED if not hasattr(lib, name)]
+    if missing:
+        raise BackendError(
+            f"llama-cpp-python {getattr(lib, '__version__', '?')} is too old "
+            f"(lacks {', '.join(missing)}); upgrade it: pip install -U llama-cpp-python"
+        )
+    return lib
+
+
+@contextlib.contextmanager
+def _llama_log_to_debug() -> Iterator[None]:
+    """llama-cpp-python's log callback prints llama.cpp warnings (e.g. Gemma's "using
+    full-size SWA cache") to sys.stderr even with verbose=False; route them to debug logging
+    so they do not clutter the CLI."""
+    with contextlib.redirect_stderr(io.StringIO()) as messages:
+        yield
+    if text := messages.getvalue().strip():
+        log.debug("llama.cpp: %s", text)
+
+
+class _Loaded:
+    """Everything `load()` creates, so `unload()` can free it in the right order."""
+
+    def __init__(self, lib: ModuleType, llm: Any, ctx: Any, decoder: BatchDecoder) -> None:
+        self.lib = lib
+        self.llm = llm
+        self.ctx = ctx
+        self.decoder = decoder
+        self.chat_template: Any = None  # llama_chat_format.Jinja2ChatFormatter for "chat"
+
+    def close(self) -> None:
+        self.decoder.close()
+        self.lib.llama_free(self.ctx)  # the context must go before the model it points to
+        self.llm.close()
+
+
+class LlamaCppBackend(LLMBackend):
+    """A GGUF model; `generate` decodes a whole group of prompts in shared llama_decode calls."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self._loaded: _Loaded | None = None
+
+    # -- options -------------------------------------------------------------------------
+    def _int_option(self, key: str, default: int) -> int:
+        try:  # str() first: YAML may give "8"; True and 8.5 are refused
+            return int(str(self.spec.options.get(key, default)))
+        except ValueError:
+            raise BackendError(
+                f"expert {self.spec.name!r}: option {key} must be an integer"
+            ) from None
+
+    @property
+    def _batched(self) -> bool:
+        return bool(self.spec.options.get("batched", True))
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def load(self) -> None:
+        if self._loaded is not None:
+            return
+        lib = _import_llama_cpp()
+        models_dir = Path(str(self.spec.options.get("models_dir", DEFAULT_MODELS_DIR)))
+        path = resolve_model_path(self.spec.model, models_dir.expanduser())
+        n_threads = self._int_option("n_threads", os.cpu_count() or 1)
+        try:
+            with _llama_log_to_debug():
+                llm = lib.Llama(
+                    model_path=str(path), n_ctx=_WRAPPER_N_CTX, n_threads=n_threads, verbose=False
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"expert {self.spec.name!r}: cannot load {path}: {exc}") from exc
+        try:
+            ctx = self._new_context(lib, llm, n_threads)
+            n_batch = int(lib.llama_n_batch(ctx))
+            decoder = BatchDecoder(
+                lib,
+                ctx,
+                lib.llama_model_get_vocab(llm.model),
+                n_batch,
+                lambda token: llm.detokenize([token]),
+            )
+        except BaseException:
+            llm.close()
+            raise
+        self._loaded = _Loaded(lib, llm, ctx, decoder)
+        if self.spec.chat_format == "chat":
+            self._loaded.chat_template = self._chat_template(llm)
+
+    def _new_context(self, lib: ModuleType, llm: Any, n_threads: int) -> Any:
+        n_seq_max = max(
+            1, min(self._int_option("n_seq_max", 16), lib.llama_max_parallel_sequences())
+        )
+        unified = bool(self.spec.options.get("kv_unified", True))
+        params = lib.llama_context_default_params()
+        # Unified (default): one pool of n_ctx KV cells shared by the group, so memory does not
+        # grow with n_seq_max and one long prompt may still use all of n_ctx. Separate streams:
+        # n_ctx cells per sequence (n_seq_max times the memory) and attention that ignores the
+        # neighbours, which makes greedy output independent of the group for models whose
+        # matmul kernels are row-independent (SmolLM2 Q4_1 yes, Gemma Q4_K_M no).
+        params.n_ctx = self.spec.n_ctx if unified else self.spec.n_ctx * n_seq_max
+        params.n_seq_max = n_seq_max
+        params.kv_unified = unified
+        params.n_batch = params.n_ubatch = min(self._int_option("n_batch", 512), self.spec.n_ctx)
+        params.n_threads = params.n_threads_batch = n_threads
+        with _llama_log_to_debug():
+            ctx = lib.llama_init_from_model(llm.model, params)
+        if ctx is None:
+            raise BackendError(
+                f"expert {self.spec.name!r}: llama.cpp could not create a context of "
+                f"{params.n_ctx} tokens for {n_seq_max} sequences"
+            )
+        return ctx
+
+    def _chat_template(self, llm: Any) -> Any:
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            self.unload()
+            raise BackendError(
+                f"expert {self.spec.name!r}: {self.spec.model} has no chat template; "
+                "set chat_format: completion"
+            )
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text(token: int) -> str:
+            return "" if token < 0 else llm.detokenize([token], special=True).decode("utf-8")
+
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=text(llm.token_eos()),
+            bos_token=text(llm.token_bos()),
+        )
+
+    def unload(self) -> None:
+        if self._loaded is not None:
+            self._loaded.close()
+            self._loaded = None
+
+    def _require(self) -> _Loaded:
+        if self._loaded is None:
+            raise BackendError(f"expert {self.spec.name!r}: model not loaded; call load() first")
+        return self._loaded
+
+    # -- prompts -------------------------------------------------------------------------
+    def tokenize(self, prompt: Prompt) -> list[int]:
+        """The prompt as the model will see it: chat template or plain completion text."""
+        loaded = self._require()
+        if loaded.chat_template is not None:
+            text = self._apply_template(loaded.chat_template, prompt)
+            # The template writes its own BOS and role markers: no extra BOS, parse specials.
+            tokens: list[int] = loaded.llm.tokenize(text.encode(), add_bos=False, special=True)
+        else:
+            # User text is data for a base model: special-token strings stay plain text.
+            text = render_completion(prompt)
+            tokens = loaded.llm.tokenize(text.encode(), add_bos=True, special=False)
+        return tokens
+
+    def _apply_template(self, template: Any, prompt: Prompt) -> str:
+        try:
+            text: str = template(messages=[m.model_dump() for m in prompt.messages]).prompt
+        except Exception as exc:  # jinja errors, raise_exception() in the template
+            raise BackendError(
+                f"expert {self.spec.name!r}: the chat template rejected the prompt: {exc}"
+            ) from exc
+        return text
+
+    def _room(self) -> int:
+        return self._int_option("reserve_tokens", 32)
+
+    def fits(self, prompt: Prompt) -> bool:
+        return len(self.tokenize(prompt)) + self._room() < self.spec.n_ctx
+
+    def _check_fits(self, tokens: list[int]) -> None:
+        if len(tokens) + self._room() >= self.spec.n_ctx:
+            raise PromptTooLongError(
+                f"prompt of {len(tokens)} tokens exceeds the context of {self.spec.n_ctx} "
+                f"tokens of expert {self.spec.name}"
+            )
+
+    # -- generation ----------------------------------------------------------------------
+    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
+        loaded = self._require()
+        token_lists = [self.tokenize(p) for p in prompts]
+        for tokens in token_lists:
+            self._check_fits(tokens)
+        if self._batched:
+            lib, ctx = loaded.lib, loaded.ctx
+            groups = plan_sub_batches(
+                [len(t) for t in token_lists],
+                params.max_tokens,
+                seq_ctx=int(lib.llama_n_ctx_seq(ctx)),
+                kv_cells=int(lib.llama_n_ctx(ctx)),
+                n_seq_max=int(lib.llama_n_seq_max(ctx)),
+            )
+        else:
+            groups = [[i] for i in range(len(prompts))]
+        results: list[Completion | None] = [None] * len(prompts)
+        for group in groups:
+            for i, completion in zip(
+                group, self._run_group(loaded, token_lists, group, params), strict=True
+            ):
+                results[i] = completion
+        return [c for c in results if c is not None]
+
+    def _run_group(
+        self,
+        loaded: _Loaded,
+        token_lists: list[list[int]],
+        group: list[int],
+        params: GenerationParams,
+    ) -> list[Completion]:
+        # The seed follows the prompt's position in the call, not in its sub-batch, so a
+        # sampled answer is the same batched or sequential.
+        seeds = [params.seed + i for i in group]
+        start = time.perf_counter()
+        seqs = loaded.decoder.run([token_lists[i] for i in group], params, seeds)
+        # Prompts of a group share every decode call, so each gets an equal share of its
+        # wall time; per-prompt latency inside a batch is not separable.
+        share = (time.perf_counter() - start) / len(group)
+        return [
+            Completion(
+                text=seq.output(),
+                prompt_tokens=len(token_lists[i]),
+                completion_tokens=len(seq.generated),
+                seconds=share,
+            )
+            for i, seq in zip(group, seqs, strict=True)
+        ]

@@ -1,0 +1,192 @@
+"""Batched decoding over llama.cpp's low-level API.
+
+Several prompts decode together: each one is a sequence with its own `seq_id` in a shared
+(unified) KV cache, and every `llama_decode` call carries one token per live sequence (or a
+chunk of prompt tokens while prefilling). On a CPU this turns N matrix-vector products into one
+matrix-matrix product per layer, which is where the speed-up comes from.
+
+The module only needs the `llama_cpp` module object and a context; it knows nothing about
+ModelSpec or prompts-as-messages, so the backend stays small and this stays testable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from workers.types import BackendError, GenerationParams
+
+_SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take a uint32 seed
+
+
+@dataclass
+class Sequence:
+    """One prompt in flight: its slot in the KV cache, what is left to feed, what came out."""
+
+    seq_id: int
+    pending: list[int]  # tokens not yet decoded: the prompt, then each sampled token
+    budget: int  # most tokens it may generate
+    sampler: Any  # llama_sampler_p (ctypes pointer)
+    pos: int = 0
+    generated: list[int] = field(default_factory=list)
+    raw: bytearray = field(default_factory=bytearray)
+    text: str | None = None  # set when a stop string cut the output
+    done: bool = False
+
+    def output(self) -> str:
+        if self.text is not None:
+            return self.text
+        # A sequence cut by max_tokens may end inside a multi-byte character.
+        return self.raw.decode("utf-8", errors="ignore")
+
+
+def plan_sub_batches(
+    lengths: list[int], max_tokens: int, seq_ctx: int, kv_cells: int, n_seq_max: int
+) -> list[list[int]]:
+    """Split prompt indices, in order, into groups that fit the KV cache together.
+
+    Each prompt reserves its own tokens plus its whole generation budget (at most `seq_ctx`,
+    the per-sequence context), and a group's reservations stay within `kv_cells`, so no
+    sequence runs out of KV cells mid-decode. With separate per-sequence streams
+    `kv_cells` is `seq_ctx * n_seq_max` and only `n_seq_max` limits a group.
+    """
+    groups: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i, n in enumerate(lengths):
+        need = min(n + max_tokens, seq_ctx)
+        if current and (len(current) >= n_seq_max or used + need > kv_cells):
+            groups.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += need
+    if current:
+        groups.append(current)
+    return groups
+
+
+class BatchDecoder:
+    """Owns one `llama_batch` and drives a llama context through a group of sequences."""
+
+    def __init__(
+        self,
+        lib: ModuleType,
+        ctx: Any,
+        vocab: Any,
+        n_batch: int,
+        piece: Callable[[int], bytes],
+    ) -> None:
+        self._lib = lib
+        self._ctx = ctx
+        self._vocab = vocab
+        self._n_batch = n_batch
+        self._piece = piece
+        # Per-sequence context: all of n_ctx in a unified cache, n_ctx / n_seq_max otherwise.
+        self._n_ctx = int(lib.llama_n_ctx_seq(ctx))
+        self._memory = lib.llama_get_memory(ctx)
+        # One seq_id per token is all we use, hence n_seq_max=1 for the batch itself.
+        self._batch = lib.llama_batch_init(n_batch, 0, 1)
+
+    def close(self) -> None:
+        self._lib.llama_batch_free(self._batch)
+
+    def run(
+        self, prompts: list[list[int]], params: GenerationParams, seeds: list[int]
+    ) -> list[Sequence]:
+        """Decode a group of tokenised prompts together; one Sequence per prompt, in order."""
+        # A fresh cache per group: sequences of an earlier group must not be attended to.
+        self._lib.llama_memory_clear(self._memory, True)
+        seqs = [
+            Sequence(
+                seq_id=i,
+                pending=list(tokens),
+                budget=max(0, min(params.max_tokens, self._n_ctx - len(tokens))),
+                sampler=self._make_sampler(params, seed),
+            )
+            for i, (tokens, seed) in enumerate(zip(prompts, seeds, strict=True))
+        ]
+        try:
+            for seq in seqs:
+                if seq.budget == 0:
+                    seq.done = True
+            while live := [s for s in seqs if not s.done]:
+                self._step(live, params.stop)
+        finally:
+            for seq in seqs:
+                self._lib.llama_sampler_free(seq.sampler)
+        return seqs
+
+    def _make_sampler(self, params: GenerationParams, seed: int) -> Any:
+        lib = self._lib
+        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+        if params.temperature == 0.0:
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
+            return chain
+        # Temperature before top-p, as in OpenAI's and Hugging Face's sampling; each sequence
+        # has its own seeded distribution so a prompt's sample does not depend on its group.
+        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(params.temperature))
+        if params.top_p < 1.0:
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(params.top_p, 1))
+        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(seed & _SEED_MASK))
+        return chain
+
+    def _step(self, live: list[Sequence], stop: list[str]) -> None:
+        outputs = self._fill(live)
+        rc = self._lib.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise BackendError(f"llama_decode failed with code {rc} (KV cache full or aborted)")
+        for index, seq in outputs:
+            token = int(self._lib.llama_sampler_sample(seq.sampler, self._ctx, index))
+            self._accept(seq, token, stop)
+
+    def _fill(self, live: list[Sequence]) -> list[tuple[int, Sequence]]:
+        """Put as many pending tokens as fit into the batch; logits only where a sequence's
+        pending tokens end, since that is the only place a next token is sampled from."""
+        batch = self._batch
+        n = 0
+        outputs: list[tuple[int, Sequence]] = []
+        for seq in live:
+            take = min(len(seq.pending), self._n_batch - n)
+            if take == 0:
+                break
+            for token in seq.pending[:take]:
+                batch.token[n] = token
+                batch.pos[n] = seq.pos
+                batch.n_seq_id[n] = 1
+                batch.seq_id[n][0] = seq.seq_id
+                batch.logits[n] = False
+                seq.pos += 1
+                n += 1
+            del seq.pending[:take]
+            if not seq.pending:
+                batch.logits[n - 1] = True
+                outputs.append((n - 1, seq))
+        batch.n_tokens = n
+        return outputs
+
+    def _accept(self, seq: Sequence, token: int, stop: list[str]) -> None:
+        if self._lib.llama_vocab_is_eog(self._vocab, token):
+            self._finish(seq)
+            return
+        seq.generated.append(token)
+        seq.raw += self._piece(token)
+        if (stop and self._hit_stop(seq, stop)) or len(seq.generated) >= seq.budget:
+            self._finish(seq)
+        else:
+            seq.pending.append(token)
+
+    @staticmethod
+    def _hit_stop(seq: Sequence, stop: list[str]) -> bool:
+        text = seq.raw.decode("utf-8", errors="ignore")
+        cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+        if not cuts:
+            return False
+        seq.text = text[: min(cuts)]
+        return True
+
+    def _finish(self, seq: Sequence) -> None:
+        seq.done = True
+        # Free its KV cells now so the rest of the group has room.
+        self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)

@@ -1,0 +1,43 @@
+"""Deterministic backend for unit tests of orchestration logic. Never the proof of a feature."""
+
+from __future__ import annotations
+
+from workers.backends.base import LLMBackend
+from workers.types import BackendError, Completion, GenerationParams, Prompt
+
+
+class ScriptedBackend(LLMBackend):
+    """Answers from `options.responses` (substring of the last message -> reply), else
+    `options.default` (which may use {name}). `options.fail_load` simulates a broken model."""
+
+    loaded = False
+
+    def load(self) -> None:
+        if self.spec.options.get("fail_load"):
+            raise BackendError(f"model {self.spec.model!r} for expert {self.spec.name!r} failed")
+        self.loaded = True
+
+    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
+        if not self.loaded:
+            raise BackendError(f"{self.spec.name}: generate() before load()")
+        responses = self.spec.options.get("responses", {})
+        assert isinstance(responses, dict)
+        default = str(self.spec.options.get("default", "The answer is (A)."))
+        out = []
+        for prompt in prompts:
+            last = prompt.messages[-1].content
+            text = next((r for key, r in responses.items() if key in last), None)
+            if text is None:
+                text = default.format(name=self.spec.name)
+            words = text.split()[: params.max_tokens]
+            out.append(
+                Completion(
+                    text=" ".join(words),
+                    prompt_tokens=sum(len(m.content.split()) for m in prompt.messages),
+                    completion_tokens=len(words),
+                )
+            )
+        return out
+
+    def unload(self) -> None:
+        self.loaded = False

@@ -1,0 +1,68 @@
+"""Wire types of the data plane: what a group of prompts is and what comes back.
+
+These are small, JSON-serialisable pydantic models, so the same objects travel in-process
+and (later) as Celery payloads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ChatFormat = Literal["chat", "completion"]
+
+
+class ModelSpec(BaseModel):
+    """Everything a backend needs to load one model; nothing about skills or profiles."""
+
+    name: str
+    backend: str
+    model: str = Field(description="path, package reference (pkg:...) or model id")
+    chat_format: ChatFormat = "chat"
+    n_ctx: int = Field(default=2048, ge=64)
+    memory_mb: int = Field(default=512, ge=0, description="resident footprint for the pool budget")
+    options: dict[str, object] = Field(default_factory=dict)
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Prompt(BaseModel):
+    """One request to a model. `question` and `question_id` let the replay backend find a
+    recording; live backends only read `messages`."""
+
+    messages: list[Message]
+    question: str | None = None
+    question_id: str | None = None
+
+    @classmethod
+    def user(cls, text: str, system: str | None = None, **meta: str | None) -> Prompt:
+        msgs = [Message(role="system", content=system)] if system else []
+        msgs.append(Message(role="user", content=text))
+        return cls(messages=msgs, **meta)  # type: ignore[arg-type]
+
+
+class GenerationParams(BaseModel):
+    max_tokens: int = Field(default=128, ge=1, le=32768)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    seed: int = 0
+    stop: list[str] = Field(default_factory=list)
+
+
+class Completion(BaseModel):
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+
+class BackendError(RuntimeError):
+    """A backend could not serve a request; the message is meant for the user."""
+
+
+class PromptTooLongError(BackendError):
+    """The prompt does not fit the model's context window."""
