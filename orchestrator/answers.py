@@ -11,6 +11,7 @@ _OPTION = re.compile(r"\(([A-J])\)\s*\S")
 _ANSWER_IS = re.compile(r"answer is:?\s*\(?\s*\\?(?:boxed\{)?([A-J])\b\)?", re.IGNORECASE)
 _ANSWER_COLON = re.compile(r"\banswer\s*[:=]\s*\(?([A-J])\b\)?", re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+_LEADING = re.compile(r"^\s*\(([A-J])\)|^\s*([A-J])[.)]?\s*$")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
@@ -29,7 +30,11 @@ def extract_letter(text: str) -> str | None:
     boxed = [b.strip() for b in _BOXED.findall(text)]
     letters = [b for b in boxed if re.fullmatch(r"\(?[A-J]\)?", b)]
     if letters:
-        return letters[-1].strip("()")
+        return str(letters[-1]).strip("()")
+    # a bare choice, as base models answer: "(A) oxygen." or just "B"
+    leading = _LEADING.search(text)
+    if leading:
+        return str(leading.group(1) or leading.group(2))
     return None
 
 
@@ -39,7 +44,7 @@ def extract_number(text: str) -> str | None:
     found = _NUMBER.findall(candidates[0])
     if not found:
         return None
-    value = found[-1].replace(",", "")
+    value = str(found[-1]).replace(",", "")
     return value[:-2] if value.endswith(".0") else value
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,9 +33,15 @@ def _paper_split(file_stem: str, fmt: AnswerFormat) -> Callable[[Path, str], lis
         items = []
         for i, row in enumerate(rows):
             try:
-                items.append(BenchItem(id=f"{file_stem}-{split}-{i}", question=row["question"],
-                                       answer=str(row["gold_answer"]).strip(), fmt=fmt,
-                                       category=str(row.get("category", ""))))
+                items.append(
+                    BenchItem(
+                        id=f"{file_stem}-{split}-{i}",
+                        question=row["question"],
+                        answer=str(row["gold_answer"]).strip(),
+                        fmt=fmt,
+                        category=str(row.get("category", "")),
+                    )
+                )
             except (KeyError, TypeError):
                 raise InputError(f"{path}: item {i} lacks question or gold_answer") from None
         return items
@@ -50,14 +57,20 @@ def _arc_challenge(root: Path, split: str) -> list[BenchItem]:
     for line_no, row in _read_jsonl(path):
         try:
             options = " ".join(f"({chr(65 + j)}) {c}" for j, c in enumerate(row["choices"]))
-            items.append(BenchItem(id=f"arc-{line_no}", question=f"{row['query']} The options are: {options}",
-                                   answer=chr(65 + int(row["gold"])), fmt="letter"))
+            items.append(
+                BenchItem(
+                    id=f"arc-{line_no}",
+                    question=f"{row['query']} The options are: {options}",
+                    answer=chr(65 + int(row["gold"])),
+                    fmt="letter",
+                )
+            )
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{path}:{line_no}: expected query, choices and gold") from None
     return items
 
 
-def _read_json_list(path: Path) -> list[dict[str, object]]:
+def _read_json_list(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -69,7 +82,7 @@ def _read_json_list(path: Path) -> list[dict[str, object]]:
     return data
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, object]]]:
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:

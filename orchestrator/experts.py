@@ -24,7 +24,7 @@ class Expert(BaseModel):
     chat_format: ChatFormat = "chat"
     n_ctx: int = Field(default=2048, ge=64)
     memory_mb: int = Field(default=512, ge=0)
-    roles: list[Role] = Field(default_factory=lambda: ["expert"])
+    roles: list[Role] = Field(default_factory=lambda: list[Role](["expert"]))
     enabled: bool = True
     generation: GenerationParams = Field(default_factory=GenerationParams)
     options: dict[str, object] = Field(default_factory=dict)

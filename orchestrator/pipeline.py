@@ -21,8 +21,8 @@ from orchestrator.scheduler import StageRequest
 from orchestrator.stages import StageExecutor, StageItem
 from orchestrator.taggers import Tagger
 from orchestrator.trace import BatchReport, ModelCall, Recruitment, Trace
-from workers.types import GenerationParams
 from skills.profiles import ProfileSet
+from workers.types import GenerationParams
 
 # A token is at least ~4 characters of English; a question this many characters per context
 # token cannot fit any expert, so it is refused before any model loads.
@@ -115,8 +115,9 @@ class Pipeline:
         expert_items = self._expert_stage(queries, plans, fmts, options, stages)
         traces = []
         for q, tagging, plan in zip(queries, taggings, plans, strict=True):
-            trace = Trace(query_id=q.id, batch_id=batch_id, question=q.text, tagging=tagging,
-                          recruitment=plan)
+            trace = Trace(
+                query_id=q.id, batch_id=batch_id, question=q.text, tagging=tagging, recruitment=plan
+            )
             traces.append(trace)
         self._collect(traces, expert_items, fmts, "experts")
         self._aggregate(traces, fmts, options, stages)
@@ -125,7 +126,10 @@ class Pipeline:
             trace.seconds = elapsed
             trace.stages = stages.timings
         return BatchReport(
-            batch_id=batch_id, traces=traces, stages=stages.timings, loads=stages.loads,
+            batch_id=batch_id,
+            traces=traces,
+            stages=stages.timings,
+            loads=stages.loads,
             seconds=elapsed,
         )
 
@@ -159,7 +163,9 @@ class Pipeline:
                 completion = self.registry.get(name).chat_format == "completion"
                 requests.append(
                     StageRequest(
-                        key=q.id, slot=slot, expert=name,
+                        key=q.id,
+                        slot=slot,
+                        expert=name,
                         prompt=expert_prompt(q.text, fmt, completion, q.question_id),
                     )
                 )
@@ -183,9 +189,14 @@ class Pipeline:
             c = item.completion
             trace.calls.append(
                 ModelCall(
-                    stage=stage, expert=item.request.expert, slot=item.request.slot, text=c.text,
-                    prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
-                    seconds=c.seconds, extracted=extract(c.text, fmt),
+                    stage=stage,
+                    expert=item.request.expert,
+                    slot=item.request.slot,
+                    text=c.text,
+                    prompt_tokens=c.prompt_tokens,
+                    completion_tokens=c.completion_tokens,
+                    seconds=c.seconds,
+                    extracted=extract(c.text, fmt),
                 )
             )
 
@@ -210,8 +221,12 @@ class Pipeline:
             agg = trace.recruitment.aggregator
             completion = agg is not None and self.registry.get(agg).chat_format == "completion"
             outcome = policy.aggregate(
-                AggregationInput(question=trace.question, fmt=fmt, answers=answers,
-                                 weights=trace.recruitment.weights),
+                AggregationInput(
+                    question=trace.question,
+                    fmt=fmt,
+                    answers=answers,
+                    weights=trace.recruitment.weights,
+                ),
                 completion,
             )
             trace.recruitment.notes.extend(outcome.notes)
@@ -233,9 +248,12 @@ class Pipeline:
             else:  # the aggregator failed: fall back to a vote so the query is still answered
                 outcome = self.aggregators["vote"].aggregate(
                     AggregationInput(
-                        question=trace.question, fmt="free",
-                        answers=[ExpertAnswer(expert=c.expert, text=c.text, extracted=c.extracted)
-                                 for c in trace.calls],
+                        question=trace.question,
+                        fmt="free",
+                        answers=[
+                            ExpertAnswer(expert=c.expert, text=c.text, extracted=c.extracted)
+                            for c in trace.calls
+                        ],
                     ),
                     False,
                 )

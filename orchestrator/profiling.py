@@ -51,8 +51,11 @@ def build_profile_set(
     candidates: dict[str, list[CandidateAnswer]] = {}
     for part in _chunks(items, chunk):
         requests = [
-            StageRequest(key=item.id, expert=e,
-                         prompt=expert_prompt(item.question, item.fmt, e in completion_experts))
+            StageRequest(
+                key=item.id,
+                expert=e,
+                prompt=expert_prompt(item.question, item.fmt, e in completion_experts),
+            )
             for item in part
             for e in experts
         ]
@@ -61,19 +64,33 @@ def build_profile_set(
             item = by_id[result.request.key]
             text = result.completion.text if result.completion else ""
             correct = is_correct(extract(text, item.fmt), item.answer, item.fmt)
-            graded.append(GradedAnswer(expert=result.request.expert, question_id=item.id,
-                                       skills=skills[item.id], correct=correct))
+            graded.append(
+                GradedAnswer(
+                    expert=result.request.expert,
+                    question_id=item.id,
+                    skills=skills[item.id],
+                    correct=correct,
+                )
+            )
             candidates.setdefault(item.id, []).append(
                 CandidateAnswer(expert=result.request.expert, text=text, correct=correct)
             )
         report("experts", len(part))
 
     profiles, accuracy = build_profiles(graded)
-    profile = ProfileSet(name=name, benchmark=benchmark, split=split, tagger=tagger.name,
-                         command=command, questions=len(items), experts=profiles,
-                         accuracy=accuracy)
-    _benchmark_aggregators(profile, items, candidates, aggregators, completion_experts, stages,
-                           params)
+    profile = ProfileSet(
+        name=name,
+        benchmark=benchmark,
+        split=split,
+        tagger=tagger.name,
+        command=command,
+        questions=len(items),
+        experts=profiles,
+        accuracy=accuracy,
+    )
+    _benchmark_aggregators(
+        profile, items, candidates, aggregators, completion_experts, stages, params
+    )
     report("aggregators", 1)
     return profile
 
@@ -93,9 +110,13 @@ def _benchmark_aggregators(
         profile.aggregators["default"] = aggregators[0] if aggregators else ""
         return
     requests = [
-        StageRequest(key=b.question_id, expert=agg,
-                     prompt=aggregator_prompt(b.question, by_id[b.question_id].fmt, b.responses,
-                                              agg in completion_experts))
+        StageRequest(
+            key=b.question_id,
+            expert=agg,
+            prompt=aggregator_prompt(
+                b.question, by_id[b.question_id].fmt, b.responses, agg in completion_experts
+            ),
+        )
         for b in bench
         for agg in aggregators
     ]

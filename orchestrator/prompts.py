@@ -38,7 +38,9 @@ def expert_prompt(
     return Prompt.user(text, question=question, question_id=question_id)
 
 
-def aggregator_prompt(question: str, fmt: AnswerFormat, responses: list[str], completion: bool) -> Prompt:
+def aggregator_prompt(
+    question: str, fmt: AnswerFormat, responses: list[str], completion: bool
+) -> Prompt:
     """Anonymised 'Response i' blocks, then the question with its answer format kept."""
     blocks = "".join(f"### Response {i + 1}:\n{r.strip()}\n\n" for i, r in enumerate(responses))
     head = (

@@ -39,7 +39,9 @@ class StageExecutor:
     def spec(self, expert: str) -> ModelSpec:
         return self.registry.get(expert).spec(**self.spec_options)
 
-    def run(self, stage: str, requests: list[StageRequest], params_for: ParamsFor) -> list[StageItem]:
+    def run(
+        self, stage: str, requests: list[StageRequest], params_for: ParamsFor
+    ) -> list[StageItem]:
         """Items in the order of `requests`."""
         if not requests:
             return []
@@ -59,7 +61,9 @@ class StageExecutor:
             if result.loaded:
                 loads += 1
                 load_seconds += result.load_seconds
-                self.loads.append(ModelLoad(stage=stage, expert=result.expert, seconds=result.load_seconds))
+                self.loads.append(
+                    ModelLoad(stage=stage, expert=result.expert, seconds=result.load_seconds)
+                )
             errors = result.item_errors or [None] * len(group.requests)
             for req, comp, err in zip(group.requests, result.completions, errors, strict=True):
                 error = err or (result.error if comp is None else None)

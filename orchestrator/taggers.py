@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from orchestrator.stages import StageExecutor
 from orchestrator.scheduler import StageRequest
+from orchestrator.stages import StageExecutor
 from orchestrator.trace import SkillTagging
 from skills.tagging import keyword_prompt, parse_keywords, recurring_keywords
 from skills.vocabulary import SkillVocabulary
@@ -20,7 +20,9 @@ class Tagger(ABC):
         self.top_n = top_n
 
     @abstractmethod
-    def tag(self, keys: list[str], questions: list[str], stages: StageExecutor) -> list[SkillTagging]:
+    def tag(
+        self, keys: list[str], questions: list[str], stages: StageExecutor
+    ) -> list[SkillTagging]:
         """One tagging per question, in order."""
 
 
@@ -29,7 +31,9 @@ class EmbeddingTagger(Tagger):
 
     name = "embedding"
 
-    def tag(self, keys: list[str], questions: list[str], stages: StageExecutor) -> list[SkillTagging]:
+    def tag(
+        self, keys: list[str], questions: list[str], stages: StageExecutor
+    ) -> list[SkillTagging]:
         out = []
         for matches in self.vocabulary.nearest_skills(questions, top_n=self.top_n):
             kept = [m for m in matches if m.skill is not None]
@@ -57,14 +61,18 @@ class LLMTagger(Tagger):
         self.expert = expert
         self.samples = samples
 
-    def tag(self, keys: list[str], questions: list[str], stages: StageExecutor) -> list[SkillTagging]:
+    def tag(
+        self, keys: list[str], questions: list[str], stages: StageExecutor
+    ) -> list[SkillTagging]:
         requests = [
             StageRequest(key=key, slot=s, expert=self.expert, prompt=Prompt.user(keyword_prompt(q)))
             for key, q in zip(keys, questions, strict=True)
             for s in range(self.samples)
         ]
         # Sampling (temperature 0.7, a seed per sample slot) is what makes recurrence meaningful.
-        items = stages.run("tag", requests, lambda _: GenerationParams(max_tokens=32, temperature=0.7))
+        items = stages.run(
+            "tag", requests, lambda _: GenerationParams(max_tokens=32, temperature=0.7)
+        )
         replies: dict[str, list[list[str]]] = {k: [] for k in keys}
         for item in items:
             if item.completion is not None:
@@ -85,4 +93,7 @@ class LLMTagger(Tagger):
         return out
 
 
-TAGGERS: dict[str, type[Tagger]] = {EmbeddingTagger.name: EmbeddingTagger, LLMTagger.name: LLMTagger}
+TAGGERS: dict[str, type[Tagger]] = {
+    EmbeddingTagger.name: EmbeddingTagger,
+    LLMTagger.name: LLMTagger,
+}

@@ -21,7 +21,9 @@ class Recruitment(BaseModel):
     global_competence: dict[str, float] = Field(default_factory=dict)
     local_suitability: dict[str, float] = Field(default_factory=dict)
     weights: dict[str, float] = Field(default_factory=dict, description="normalised draw weights")
-    drawn: list[str] = Field(default_factory=list, description="experts in draw order, repeats kept")
+    drawn: list[str] = Field(
+        default_factory=list, description="experts in draw order, repeats kept"
+    )
     aggregator: str | None = None
     aggregation: str = "llm"
     notes: list[str] = Field(default_factory=list)

@@ -39,10 +39,15 @@ def synthetic_items(
         wrong = [a for a in answers[qid] if not a.correct and a.text.strip()]
         if not right or not wrong:
             continue
-        chosen = [rng.choice(right).text, *(a.text for a in rng.sample(wrong, min(n_wrong, len(wrong))))]
+        chosen = [
+            rng.choice(right).text,
+            *(a.text for a in rng.sample(wrong, min(n_wrong, len(wrong)))),
+        ]
         rng.shuffle(chosen)
         question, gold = questions[qid]
-        items.append(AggregatorBenchItem(question_id=qid, question=question, gold=gold, responses=chosen))
+        items.append(
+            AggregatorBenchItem(question_id=qid, question=question, gold=gold, responses=chosen)
+        )
     return items[:limit] if limit else items
 
 

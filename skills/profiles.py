@@ -78,7 +78,9 @@ class ProfileSet(BaseModel):
             raise ValueError(f"malformed profile set {path}: {exc.errors()[0]['msg']}") from None
 
 
-def build_profiles(graded: Iterable[GradedAnswer]) -> tuple[dict[str, dict[str, SkillScore]], dict[str, float]]:
+def build_profiles(
+    graded: Iterable[GradedAnswer],
+) -> tuple[dict[str, dict[str, SkillScore]], dict[str, float]]:
     """+1 per skill of a correctly answered question, -1 per skill of a wrong one; also each
     expert's accuracy. Skills repeated within one question count once."""
     experts: dict[str, dict[str, SkillScore]] = {}

@@ -42,7 +42,7 @@ class Prompt(BaseModel):
     def user(cls, text: str, system: str | None = None, **meta: str | None) -> Prompt:
         msgs = [Message(role="system", content=system)] if system else []
         msgs.append(Message(role="user", content=text))
-        return cls(messages=msgs, **meta)  # type: ignore[arg-type]
+        return cls(messages=msgs, **meta)
 
 
 class GenerationParams(BaseModel):

@@ -19,7 +19,9 @@ def _split(value: str | None) -> list[str] | None:
 @friendly_errors
 def ask(
     question: str = typer.Argument(..., help="the question to answer"),
-    k: int = typer.Option(None, "--k", min=1, max=16, help="experts to recruit (default: settings)"),
+    k: int = typer.Option(
+        None, "--k", min=1, max=16, help="experts to recruit (default: settings)"
+    ),
     experts: str = typer.Option(None, help="comma-separated candidate experts (default: all)"),
     aggregator: str = typer.Option(None, help="aggregator expert (default: chosen by profile)"),
     aggregation: str = typer.Option(None, help="llm | vote | weighted_vote"),
@@ -59,31 +61,52 @@ def _print_trace(trace: Trace, report: BatchReport) -> None:
         console.print(f"[bold]Extracted:[/bold] {trace.extracted_answer}")
     console.print(
         f"\n[bold]Skills[/bold] ({trace.tagging.method}): "
-        + (", ".join(f"{s} ({trace.tagging.similarities.get(s, 0):.2f})" for s in trace.tagging.skills)
-           or "none")
+        + (
+            ", ".join(
+                f"{s} ({trace.tagging.similarities.get(s, 0):.2f})" for s in trace.tagging.skills
+            )
+            or "none"
+        )
     )
-    console.print(f"[bold]Profile set:[/bold] {rec.profile_set or 'none'}   "
-                  f"[bold]Recruiter:[/bold] {rec.recruiter}")
+    console.print(
+        f"[bold]Profile set:[/bold] {rec.profile_set or 'none'}   "
+        f"[bold]Recruiter:[/bold] {rec.recruiter}"
+    )
     weights = Table("expert", "G (global)", "L (local)", "weight", title="Recruitment")
     for name, w in sorted(rec.weights.items(), key=lambda kv: -kv[1]):
-        weights.add_row(name, _fmt(rec.global_competence.get(name)),
-                        _fmt(rec.local_suitability.get(name)), f"{w:.3f}")
+        weights.add_row(
+            name,
+            _fmt(rec.global_competence.get(name)),
+            _fmt(rec.local_suitability.get(name)),
+            f"{w:.3f}",
+        )
     console.print(weights)
-    console.print(f"[bold]Drawn:[/bold] {', '.join(rec.drawn)}   "
-                  f"[bold]Aggregation:[/bold] {rec.aggregation}"
-                  + (f" by {rec.aggregator}" if rec.aggregator else ""))
+    console.print(
+        f"[bold]Drawn:[/bold] {', '.join(rec.drawn)}   "
+        f"[bold]Aggregation:[/bold] {rec.aggregation}"
+        + (f" by {rec.aggregator}" if rec.aggregator else "")
+    )
     calls = Table("stage", "expert", "extracted", "tokens", "s", "answer", title="Model calls")
     for c in trace.calls:
         text = c.text.strip().replace("\n", " ")
-        calls.add_row(c.stage, c.expert, c.extracted or "-", f"{c.prompt_tokens}+{c.completion_tokens}",
-                      f"{c.seconds:.2f}", text[:80] + ("..." if len(text) > 80 else ""))
+        calls.add_row(
+            c.stage,
+            c.expert,
+            c.extracted or "-",
+            f"{c.prompt_tokens}+{c.completion_tokens}",
+            f"{c.seconds:.2f}",
+            text[:80] + ("..." if len(text) > 80 else ""),
+        )
     console.print(calls)
-    loads = ", ".join(f"{ld.expert} ({ld.stage}, {ld.seconds:.1f}s)" for ld in report.loads) or "none"
+    loads = (
+        ", ".join(f"{ld.expert} ({ld.stage}, {ld.seconds:.1f}s)" for ld in report.loads) or "none"
+    )
     console.print(f"[bold]Model loads:[/bold] {loads}")
     for note in rec.notes + trace.tagging.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    console.print(f"[dim]query {trace.query_id} in {report.seconds:.1f}s; "
-                  f"stored in the database[/dim]")
+    console.print(
+        f"[dim]query {trace.query_id} in {report.seconds:.1f}s; stored in the database[/dim]"
+    )
 
 
 def _fmt(value: float | None) -> str:

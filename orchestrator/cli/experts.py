@@ -25,8 +25,15 @@ def list_experts(as_json: bool = typer.Option(False, "--json")) -> None:
     table = Table("name", "backend", "model", "format", "roles", "enabled", "val. acc.")
     for e in experts:
         acc = profile.accuracy.get(e.name) if profile else None
-        table.add_row(e.name, e.backend, e.model, e.chat_format, ",".join(e.roles),
-                      "yes" if e.enabled else "no", "-" if acc is None else f"{acc:.1%}")
+        table.add_row(
+            e.name,
+            e.backend,
+            e.model,
+            e.chat_format,
+            ",".join(e.roles),
+            "yes" if e.enabled else "no",
+            "-" if acc is None else f"{acc:.1%}",
+        )
     console.print(table)
 
 

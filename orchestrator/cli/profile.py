@@ -36,8 +36,11 @@ def build(
     """Run every expert on a validation split, grade, and store a new profile set version."""
     with deployment() as dep:
         items = load_benchmark(dep.settings.benchmarks_dir, benchmark, split, limit)
-        names = ([e.strip() for e in experts.split(",")] if experts
-                 else [e.name for e in dep.registry.with_role("expert")])
+        names = (
+            [e.strip() for e in experts.split(",")]
+            if experts
+            else [e.name for e in dep.registry.with_role("expert")]
+        )
         pool = dep.registry.select(names)
         aggregators = [e.name for e in dep.registry.with_role("aggregator")]
         completion = {e.name for e in dep.registry.all() if e.chat_format == "completion"}
@@ -49,14 +52,26 @@ def build(
 
         stages = dep.new_stages()
         total = len(items) * 2 + 1
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err_console) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+        ) as bar:
             task = bar.add_task(f"profiling {len(pool)} experts on {len(items)} items", total=total)
             profile = build_profile_set(
-                items=items, experts=[e.name for e in pool], aggregators=aggregators,
-                completion_experts=completion, tagger=dep.tagger(tagger), stages=stages,
-                params=params, name=name or f"{benchmark}-{split}", benchmark=benchmark,
-                split=split, command=shlex.join(["symoe", *sys.argv[1:]]),
+                items=items,
+                experts=[e.name for e in pool],
+                aggregators=aggregators,
+                completion_experts=completion,
+                tagger=dep.tagger(tagger),
+                stages=stages,
+                params=params,
+                name=name or f"{benchmark}-{split}",
+                benchmark=benchmark,
+                split=split,
+                command=shlex.join(["symoe", *sys.argv[1:]]),
                 progress=lambda phase, n: bar.update(task, advance=n, description=phase),
             )
         saved = dep.store.save_profile_set(profile, activate=activate)
@@ -91,8 +106,10 @@ def show(
 
 
 def _print_summary(profile: ProfileSet) -> None:
-    console.print(f"[bold]{profile.label}[/bold] on {profile.benchmark}/{profile.split}, "
-                  f"{profile.questions} questions, tagger {profile.tagger}, built {profile.created_at}")
+    console.print(
+        f"[bold]{profile.label}[/bold] on {profile.benchmark}/{profile.split}, "
+        f"{profile.questions} questions, tagger {profile.tagger}, built {profile.created_at}"
+    )
     if profile.command:
         console.print(f"[dim]command: {profile.command}[/dim]")
     table = Table("expert", "val. acc.", "G", "best skills", "worst skills")
@@ -101,10 +118,12 @@ def _print_summary(profile: ProfileSet) -> None:
         ranked = sorted(skills.items(), key=lambda kv: -kv[1].score)
         best = ", ".join(f"{s} {v.score:+d}" for s, v in ranked[:3])
         worst = ", ".join(f"{s} {v.score:+d}" for s, v in ranked[-3:][::-1])
-        table.add_row(expert, f"{profile.accuracy.get(expert, 0):.1%}", f"{competence[expert]:g}",
-                      best, worst)
+        table.add_row(
+            expert, f"{profile.accuracy.get(expert, 0):.1%}", f"{competence[expert]:g}", best, worst
+        )
     console.print(table)
     agg = profile.aggregators.get("default")
     scores = profile.aggregator_scores.get("default", {})
-    console.print(f"aggregator: {agg or 'none'} "
-                  + " ".join(f"({a}: {s:.1%})" for a, s in scores.items()))
+    console.print(
+        f"aggregator: {agg or 'none'} " + " ".join(f"({a}: {s:.1%})" for a, s in scores.items())
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.recruiters.base import RecruitRequest, Recruiter
+from orchestrator.recruiters.base import Recruiter, RecruitRequest
 from orchestrator.recruiters.symbolic import SymbolicRecruiter
 
 RECRUITERS: dict[str, type[Recruiter]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from orchestrator.recruiters.base import RecruitRequest, Recruiter
+from orchestrator.recruiters.base import Recruiter, RecruitRequest
 from orchestrator.recruiters.math import (
     candidate_weights,
     draw,

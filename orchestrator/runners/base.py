@@ -14,5 +14,5 @@ class Runner(ABC):
     def run(self, groups: list[Group]) -> list[GroupResult]:
         """One result per group, in order. A failing group is reported, never raised."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most runners hold nothing
         """Release what the runner holds (loaded models, connections)."""

@@ -13,7 +13,9 @@ import pytest
 SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
 
 
-def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SYMOE, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -40,8 +42,9 @@ def test_ask_answers_with_real_models_and_stores_the_trace(cli_env: dict[str, st
             "select text from final_answers where query_id = ?", (trace["query_id"],)
         ).fetchone()
         loads = conn.execute("select expert, stage from model_loads").fetchall()
-        plan = conn.execute("select aggregator from plans where query_id = ?",
-                            (trace["query_id"],)).fetchone()
+        plan = conn.execute(
+            "select aggregator from plans where query_id = ?", (trace["query_id"],)
+        ).fetchone()
     assert stored_answer == trace["answer"]
     assert plan == (rec["aggregator"],)
     # each distinct model of the batch loaded exactly once

@@ -26,14 +26,22 @@ class FixedTagger(Tagger):
     def __init__(self, skills: list[str]) -> None:
         self.skills = skills
 
-    def tag(self, keys: list[str], questions: list[str], stages: StageExecutor) -> list[SkillTagging]:
+    def tag(
+        self, keys: list[str], questions: list[str], stages: StageExecutor
+    ) -> list[SkillTagging]:
         return [SkillTagging(method=self.name, skills=list(self.skills)) for _ in keys]
 
 
 def scripted_expert(name: str, default: str = "The answer is (A).", **kw: object) -> Expert:
     return Expert.model_validate(
-        {"name": name, "backend": "scripted", "model": f"scripted/{name}",
-         "roles": ["expert", "aggregator"], "options": {"default": default}, **kw}
+        {
+            "name": name,
+            "backend": "scripted",
+            "model": f"scripted/{name}",
+            "roles": ["expert", "aggregator"],
+            "options": {"default": default},
+            **kw,
+        }
     )
 
 

