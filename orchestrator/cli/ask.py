@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
 
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors
+from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.trace import BatchReport, Trace
 
@@ -46,7 +44,7 @@ def ask(
         dep.store.save_batch(report)
     trace = report.traces[0]
     if as_json:
-        console.print_json(json.dumps(trace.model_dump(mode="json")))
+        print_json(trace.model_dump(mode="json"))
     else:
         _print_trace(trace, report)
     if trace.error:

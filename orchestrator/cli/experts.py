@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
 
-from orchestrator.cli.common import console, deployment, friendly_errors
+from orchestrator.cli.common import console, deployment, friendly_errors, print_json
 
 app = typer.Typer(help="Inspect the configured experts.", no_args_is_help=True)
 
@@ -20,7 +18,7 @@ def list_experts(as_json: bool = typer.Option(False, "--json")) -> None:
         experts = dep.registry.all()
         profile = dep.profile
     if as_json:
-        console.print_json(json.dumps([e.model_dump(mode="json") for e in experts]))
+        print_json([e.model_dump(mode="json") for e in experts])
         return
     table = Table("name", "backend", "model", "format", "roles", "enabled", "val. acc.")
     for e in experts:
@@ -44,7 +42,7 @@ def show_expert(name: str = typer.Argument(..., help="expert name")) -> None:
     with deployment() as dep:
         expert = dep.registry.get(name)
         profile = dep.profile
-    console.print_json(json.dumps(expert.model_dump(mode="json")))
+    print_json(expert.model_dump(mode="json"))
     if profile is None or name not in profile.experts:
         console.print("no profile for this expert")
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orchestrator.benchmarks import load_benchmark
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors
+from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
 from orchestrator.profiling import build_profile_set
 from skills.profiles import ProfileSet
 from workers.types import GenerationParams
@@ -100,7 +99,7 @@ def show(
         console.print("no profile set: the recruiter uses uniform weights")
         raise typer.Exit(code=0)
     if as_json:
-        console.print_json(json.dumps(profile.model_dump(mode="json")))
+        print_json(profile.model_dump(mode="json"))
         return
     _print_summary(profile)
 
