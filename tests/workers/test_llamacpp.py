@@ -36,11 +36,10 @@ PARIS_SYSTEM = "Answer in one short sentence."
 PARIS = Prompt.user("What is the capital of France?", system=PARIS_SYSTEM)
 FOUR = Prompt.user("What is 2+2?")  # "The answer to this classic math problem is 4."
 COLORS = Prompt.user("Name three colors.")  # "1. Red\n2. Blue\n3. Green"
-# The completion format ends the prompt with a newline, so the shots put each answer on a
-# line of its own too ("A: Rome" shots make the model skip some answers after "A:\n").
+# The completion format ends the prompt right after "A:", so the model answers on that line.
 FEW_SHOT = (
-    "Q: What is the capital of Italy?\nA:\nRome\n\n"
-    "Q: What is the capital of Japan?\nA:\nTokyo\n\n"
+    "Q: What is the capital of Italy?\nA: Rome\n\n"
+    "Q: What is the capital of Japan?\nA: Tokyo\n\n"
     "Q: What is the capital of {country}?\nA:"
 )
 GREEDY = GenerationParams(max_tokens=32, temperature=0.0)
