@@ -24,16 +24,18 @@ def keyword_prompt(question: str) -> str:
 
 
 def parse_keywords(text: str) -> list[str]:
-    """Keywords from a tagger's reply: the text after the last 'Keywords:' (or the first
-    line), split on commas, lower-cased, stripped of punctuation and list markers."""
+    """Keywords from a tagger's reply: the text after the last 'Keywords:' (or all of it),
+    split on commas and lines, lower-cased, without list markers, parentheticals or
+    punctuation. Small models often answer with a numbered list instead of the format asked
+    for, so list lines count too."""
     found = re.split(r"keywords\s*:", text, flags=re.IGNORECASE)
     body = found[-1] if len(found) > 1 else text
-    body = body.strip().splitlines()[0] if body.strip() else ""
     out: list[str] = []
-    for part in body.split(","):
-        kw = re.sub(r"^[\s\-*\d.<>]+|[\s.<>;:!?\"']+$", "", part).strip().lower()
+    for part in re.split(r"[,\n]", body):
+        kw = re.sub(r"\([^)]*\)?", "", part)
+        kw = re.sub(r"^[\s\-*\d.<>]+|[\s.<>;:!?\"']+$", "", kw).strip().lower()
         kw = re.sub(r"\s+", " ", kw)
-        if kw and kw not in out:
+        if kw and kw not in out and len(kw.split()) <= 4:
             out.append(kw)
     return out[:8]
 
