@@ -22,11 +22,20 @@ from orchestrator.settings import Settings
 
 # MMLU-Pro category -> the skills.txt section headers that count as on-subject
 SECTIONS = {
-    "math": ["math"], "physics": ["physics"], "chemistry": ["chemistry"],
-    "biology": ["biology"], "health": ["health"], "computer science": ["computer science"],
-    "engineering": ["engineering"], "economics": ["economics"], "business": ["business"],
-    "law": ["law"], "philosophy": ["philosophy"], "psychology": ["psychology"],
-    "history": ["history"], "other": ["social sciences", "general knowledge"],
+    "math": ["math"],
+    "physics": ["physics"],
+    "chemistry": ["chemistry"],
+    "biology": ["biology"],
+    "health": ["health"],
+    "computer science": ["computer science"],
+    "engineering": ["engineering"],
+    "economics": ["economics"],
+    "business": ["business"],
+    "law": ["law"],
+    "philosophy": ["philosophy"],
+    "psychology": ["psychology"],
+    "history": ["history"],
+    "other": ["social sciences", "general knowledge"],
 }
 
 
@@ -63,12 +72,19 @@ def main() -> None:
             for i, t in zip(items, taggings, strict=True)
         )
         empty = sum(not t.skills for t in taggings)
-        rows[name] = {"on_subject": hits / len(items), "no_skill": empty / len(items),
-                      "seconds_per_question": seconds / len(items),
-                      "examples": [[i.category, t.keywords, t.skills]
-                                   for i, t in list(zip(items, taggings, strict=True))[:5]]}
-        print(f"{name:10} on-subject {hits / len(items):6.1%}  no skill {empty / len(items):6.1%}"
-              f"  {seconds / len(items):6.2f} s/question")
+        rows[name] = {
+            "on_subject": hits / len(items),
+            "no_skill": empty / len(items),
+            "seconds_per_question": seconds / len(items),
+            "examples": [
+                [i.category, t.keywords, t.skills]
+                for i, t in list(zip(items, taggings, strict=True))[:5]
+            ],
+        }
+        print(
+            f"{name:10} on-subject {hits / len(items):6.1%}  no skill {empty / len(items):6.1%}"
+            f"  {seconds / len(items):6.2f} s/question"
+        )
     dep.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"questions": len(items), "taggers": rows}, indent=1))

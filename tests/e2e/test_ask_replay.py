@@ -37,7 +37,10 @@ def _experts_file(tmp_path: Path, on_missing: str) -> Path:
 def _ask(question: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SYMOE, "ask", question, "--aggregation", "vote", "--json"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -46,8 +49,11 @@ def test_a_recorded_question_is_answered_by_vote(cli_env: dict[str, str], tmp_pa
         (shared_data_dir() / "benchmarks/symbolic_moe_splits/MMLU_Pro_test.json").read_text()
     )
     question = rows[3]["question"]  # two dice, gold E
-    env = {**cli_env, "SYMOE_EXPERTS_FILE": str(_experts_file(tmp_path, "error")),
-           "SYMOE_PROFILE_FILE": ""}
+    env = {
+        **cli_env,
+        "SYMOE_EXPERTS_FILE": str(_experts_file(tmp_path, "error")),
+        "SYMOE_PROFILE_FILE": "",
+    }
     proc = _ask(question, env)
     assert proc.returncode == 0, proc.stderr
     trace = json.loads(proc.stdout)
@@ -57,9 +63,12 @@ def test_a_recorded_question_is_answered_by_vote(cli_env: dict[str, str], tmp_pa
     assert trace["recruitment"]["notes"][0] == "no profile set: uniform weights"
 
 
-def test_a_question_never_recorded_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**cli_env, "SYMOE_EXPERTS_FILE": str(_experts_file(tmp_path, "error")),
-           "SYMOE_PROFILE_FILE": ""}
+def test_an_unrecorded_question_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {
+        **cli_env,
+        "SYMOE_EXPERTS_FILE": str(_experts_file(tmp_path, "error")),
+        "SYMOE_PROFILE_FILE": "",
+    }
     proc = _ask("What colour is a ripe banana? The options are: (A) blue (B) yellow", env)
     assert proc.returncode == 1
     assert "has no recording of question" in proc.stderr

@@ -49,8 +49,8 @@ def test_keyword_parsing_and_recurrence() -> None:
         "geometry",
     ]
     assert parse_keywords("calculus, limits") == ["calculus", "limits"]
-    assert parse_keywords("1. Genetics (2)\n2. Molecular biology\n* The key points to solve are") == [
-        "genetics", "molecular biology"]
+    listed = "1. Genetics (2)\n2. Molecular biology\n* The key points to solve are"
+    assert parse_keywords(listed) == ["genetics", "molecular biology"]
     samples = [
         ["algebra", "geometry"],
         ["algebra", "a very long keyword phrase"],
