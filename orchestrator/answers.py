@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerFormat = Literal["letter", "number", "free"]
+AnswerFormat = Literal["letter", "number", "math", "free"]
 
 _OPTION = re.compile(r"\(([A-J])\)\s*\S")
 _ANSWER_IS = re.compile(r"answer is:?\s*\(?\s*\\?(?:boxed\{)?([A-J])\b\)?", re.IGNORECASE)
 _ANSWER_COLON = re.compile(r"\banswer\s*[:=]\s*\(?([A-J])\b\)?", re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
 _LEADING = re.compile(r"^\s*\(([A-J])\)|^\s*([A-J])[.)]?\s*$")
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_MATH_ANSWER_IS = re.compile(r"answer is:?[ \t]*([^\n]+)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
@@ -48,6 +50,35 @@ def extract_number(text: str) -> str | None:
     return value[:-2] if value.endswith(".0") else value
 
 
+def boxed_contents(text: str) -> list[str]:
+    """What each \\boxed{...} (or \\fbox{...}) holds, braces nested to any depth, in order;
+    an unclosed box is ignored."""
+    found = []
+    for start in _BOX_OPEN.finditer(text):
+        depth, i = 1, start.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            found.append(text[start.end() : i - 1])
+    return found
+
+
+def extract_math(text: str) -> str | None:
+    """The last boxed expression, else what follows the last 'answer is' (to the end of its
+    sentence; $...$ unwrapped)."""
+    boxed = [b.strip() for b in boxed_contents(text)]
+    if boxed:
+        return boxed[-1] or None
+    found = _MATH_ANSWER_IS.findall(text)
+    if not found:
+        return None
+    tail = str(found[-1]).strip()
+    dollars = re.match(r"\$+([^$]+)\$", tail)
+    answer = dollars.group(1) if dollars else re.split(r"\.\s|\.$", tail)[0]
+    return answer.strip().rstrip(".").strip() or None
+
+
 def normalize_free(text: str) -> str | None:
     """A comparable form of a free-text answer: its first non-empty line, lower-cased,
     without trailing punctuation."""
@@ -63,4 +94,6 @@ def extract(text: str, fmt: AnswerFormat) -> str | None:
         return extract_letter(text)
     if fmt == "number":
         return extract_number(text)
+    if fmt == "math":
+        return extract_math(text)
     return normalize_free(text)

@@ -16,6 +16,7 @@ from orchestrator.runners import InProcessRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import EmbeddingTagger, LLMTagger, Tagger
+from skills.embedding_cache import CachedEmbedder
 from skills.embeddings import MiniLMEmbedder
 from skills.profiles import ProfileSet
 from skills.vocabulary import SkillVocabulary, load_default_skills
@@ -61,14 +62,18 @@ class Deployment:
     def vocabulary(self) -> SkillVocabulary:
         return SkillVocabulary(
             load_default_skills(),
-            MiniLMEmbedder(),
+            CachedEmbedder(MiniLMEmbedder(), self.settings.cache_dir),
             floor=self.settings.skill_floor,
             cache_dir=self.settings.cache_dir,
         )
 
+    def make_runner(self) -> Runner:
+        """A runner with its own model pool (evaluation counts each method's loads apart)."""
+        return InProcessRunner(ModelPool(self.settings.memory_budget_mb))
+
     @cached_property
     def runner(self) -> Runner:
-        return InProcessRunner(ModelPool(self.settings.memory_budget_mb))
+        return self.make_runner()
 
     def spec_options(self) -> dict[str, object]:
         s = self.settings
@@ -78,8 +83,8 @@ class Deployment:
             "cache_dir": str(s.cache_dir),
         }
 
-    def new_stages(self) -> StageExecutor:
-        return StageExecutor(self.runner, self.registry, self.spec_options())
+    def new_stages(self, runner: Runner | None = None) -> StageExecutor:
+        return StageExecutor(runner or self.runner, self.registry, self.spec_options())
 
     def tagger(self, name: str | None = None) -> Tagger:
         name = name or self.settings.tagger

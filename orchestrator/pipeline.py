@@ -43,6 +43,8 @@ class BatchOptions(BaseModel):
     aggregation: str = "llm"
     expert_max_tokens: int | None = None
     aggregator_max_tokens: int | None = None
+    temperature: float | None = Field(default=None, description="override for expert calls")
+    seed: int | None = Field(default=None, description="override of the generation seed")
 
 
 class Pipeline:
@@ -169,7 +171,17 @@ class Pipeline:
                         prompt=expert_prompt(q.text, fmt, completion, q.question_id),
                     )
                 )
-        return stages.run("experts", requests, lambda n: self._params(n, options.expert_max_tokens))
+
+        def params(name: str) -> GenerationParams:
+            base = self._params(name, options.expert_max_tokens)
+            update: dict[str, object] = {}
+            if options.temperature is not None:
+                update["temperature"] = options.temperature
+            if options.seed is not None:
+                update["seed"] = options.seed
+            return base.model_copy(update=update) if update else base
+
+        return stages.run("experts", requests, params)
 
     def _params(self, expert: str, max_tokens: int | None) -> GenerationParams:
         params = self.registry.get(expert).generation

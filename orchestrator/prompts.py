@@ -16,6 +16,7 @@ _INSTRUCTION: dict[AnswerFormat, str] = {
     ),
     "free": "Answer concisely and correctly.",
 }
+_INSTRUCTION["math"] = _INSTRUCTION["number"]
 
 # A base (completion) model needs an example of the format it should continue.
 _COMPLETION_SHOT: dict[AnswerFormat, str] = {
@@ -26,6 +27,7 @@ _COMPLETION_SHOT: dict[AnswerFormat, str] = {
     "number": "Question: What is 12 times 3?\nAnswer: 12 * 3 = 36. The answer is \\boxed{36}.\n\n",
     "free": "Question: What is the largest planet in the solar system?\nAnswer: Jupiter.\n\n",
 }
+_COMPLETION_SHOT["math"] = _COMPLETION_SHOT["number"]
 
 
 def expert_prompt(

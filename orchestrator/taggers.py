@@ -97,3 +97,18 @@ TAGGERS: dict[str, type[Tagger]] = {
     EmbeddingTagger.name: EmbeddingTagger,
     LLMTagger.name: LLMTagger,
 }
+
+
+class PrecomputedTagger(Tagger):
+    """Taggings computed once for a whole run (evaluation tags each item once, then every
+    method and seed reuses them)."""
+
+    name = "precomputed"
+
+    def __init__(self, taggings: dict[str, SkillTagging]) -> None:
+        self.taggings = taggings
+
+    def tag(
+        self, keys: list[str], questions: list[str], stages: StageExecutor
+    ) -> list[SkillTagging]:
+        return [self.taggings[k].model_copy(deep=True) for k in keys]

@@ -45,9 +45,9 @@ def print_json(data: object) -> None:
 
 
 @contextmanager
-def deployment() -> Iterator[Deployment]:
+def deployment(**overrides: object) -> Iterator[Deployment]:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    dep = Deployment(Settings())
+    dep = Deployment(Settings(**overrides))  # type: ignore[arg-type]
     try:
         yield dep
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from orchestrator.cli import eval as eval_cli
 from orchestrator.cli import experts, profile
 from orchestrator.cli.ask import ask
 
@@ -15,6 +16,7 @@ app = typer.Typer(
 app.command("ask")(ask)
 app.add_typer(experts.app, name="experts")
 app.add_typer(profile.app, name="profile")
+app.add_typer(eval_cli.app, name="eval")
 
 if __name__ == "__main__":
     app()

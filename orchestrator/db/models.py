@@ -176,3 +176,22 @@ class ModelLoadRow(Base):
     stage: Mapped[str] = mapped_column(String(64))
     expert: Mapped[str] = mapped_column(String(64))
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class EvalRunRow(Base):
+    """One `symoe eval run`: its config up front, its metrics once it is done. The
+    predictions stay in the run's output directory; the row points at it."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    benchmark: Mapped[str] = mapped_column(String(128))
+    split: Mapped[str] = mapped_column(String(128))
+    out_dir: Mapped[str] = mapped_column(Text)
+    config: Mapped[Json] = mapped_column(JSON)  # DIR/config.json
+    metrics: Mapped[Json | None] = mapped_column(JSON)  # DIR/metrics.json, once finished
+    status: Mapped[str] = mapped_column(String(16), default="running")

@@ -1,4 +1,4 @@
-"""TraceStore: saves and reads back batches of traces, profile sets and experts.
+"""TraceStore: saves and reads back batches of traces, profile sets, experts and eval runs.
 
 Callers hand in and get back the pydantic objects (Trace, BatchReport, ProfileSet, Expert);
 rows never leave orchestrator.db. Every write is one transaction: it lands whole or not at all.
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from orchestrator.db.convert import batch_row, trace_from_row
+from orchestrator.db.eval_store import EvalRunStore
 from orchestrator.db.models import BatchRow, ExpertRow, ModelLoadRow, ProfileSetRow, QueryRow
 from orchestrator.errors import InputError, SymoeError, UnknownExpertError
 from orchestrator.experts import Expert
@@ -54,7 +55,9 @@ class ProfileSetInfo(BaseModel):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-class TraceStore:
+class TraceStore(EvalRunStore):
+    """Traces, profile sets and experts; eval runs through EvalRunStore's methods."""
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 

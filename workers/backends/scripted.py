@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from workers.backends.base import LLMBackend
 from workers.types import BackendError, Completion, GenerationParams, Prompt
 
 
 class ScriptedBackend(LLMBackend):
     """Answers from `options.responses` (substring of the last message -> reply), else
-    `options.default` (which may use {name}). `options.fail_load` simulates a broken model."""
+    `options.default` (which may use {name}). `options.fail_load` simulates a broken model;
+    `options.delay_s` makes each generate call slow (to interrupt a run in tests)."""
 
     loaded = False
 
@@ -20,6 +23,9 @@ class ScriptedBackend(LLMBackend):
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
         if not self.loaded:
             raise BackendError(f"{self.spec.name}: generate() before load()")
+        delay = self.spec.options.get("delay_s", 0)
+        if isinstance(delay, int | float) and delay > 0:
+            time.sleep(delay)
         responses = self.spec.options.get("responses", {})
         assert isinstance(responses, dict)
         default = str(self.spec.options.get("default", "The answer is (A)."))

@@ -38,6 +38,7 @@ TABLES = {
     "model_calls",
     "final_answers",
     "model_loads",
+    "eval_runs",
 }
 STAGES = [
     StageTiming(stage="tag", seconds=0.25, groups=1, loads=1, load_seconds=0.125),
@@ -114,6 +115,7 @@ def test_migrate_creates_all_tables_once(engine: Engine) -> None:
         ("queries", ("created_at",)),
         ("model_calls", ("query_id",)),
         ("model_loads", ("batch_id",)),
+        ("eval_runs", ("created_at",)),
     } <= indexed
     assert is_at_head(engine)
     assert migrate(engine) is False  # already at head: a no-op

@@ -1,0 +1,1 @@
+"""Batch evaluation over benchmarks: methods, resumable runs, metrics, reports."""

@@ -1,0 +1,83 @@
+"""Metrics of a run directory, computed from its prediction and progress files only."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from orchestrator.eval.config import EvalConfig
+from orchestrator.eval.methods import build_method
+from orchestrator.eval.runner import read_rows
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
+
+
+def compute_metrics(
+    out_dir: Path, config: EvalConfig, n_items: int, pool: list[str]
+) -> dict[str, object]:
+    methods: dict[str, object] = {}
+    for name in config.methods:
+        deterministic = build_method(name, config, None, pool or ["x"], 0).deterministic
+        seeds = config.seeds[:1] if deterministic else config.seeds
+        per_seed: dict[str, float] = {}
+        unparseable: list[float] = []
+        committee_oracle: list[float] = []
+        cat_right: dict[str, list[float]] = defaultdict(list)
+        drawn: dict[str, Counter[str]] = defaultdict(Counter)
+        loads: Counter[str] = Counter()
+        distinct: list[int] = []
+        tokens = [0, 0]
+        seconds = 0.0
+        for seed in seeds:
+            stem = f"{name}__seed{seed}"
+            rows = read_rows(out_dir / "predictions" / f"{stem}.jsonl")
+            if not rows:
+                continue
+            per_seed[str(seed)] = sum(bool(r["correct"]) for r in rows) / len(rows)
+            unparseable.append(sum(r["pred"] is None for r in rows))
+            committee_oracle.append(sum(bool(r["any_correct"]) for r in rows) / len(rows))
+            by_cat: dict[str, list[bool]] = defaultdict(list)
+            experts_seen: set[str] = set()
+            for r in rows:
+                by_cat[str(r["category"])].append(bool(r["correct"]))
+                experts = [str(e) for e in r["experts"]]  # type: ignore[attr-defined]
+                drawn[str(r["category"])].update(experts)
+                experts_seen.update(experts)
+                tokens[0] += int(r["prompt_tokens"])  # type: ignore[call-overload]
+                tokens[1] += int(r["completion_tokens"])  # type: ignore[call-overload]
+            for cat, hits in by_cat.items():
+                cat_right[cat].append(sum(hits) / len(hits))
+            distinct.append(len(experts_seen))
+            prog = out_dir / "progress" / f"{stem}.json"
+            if prog.exists():
+                stats = json.loads(prog.read_text())
+                seconds += stats["seconds"]
+                loads.update(stats["loads_per_stage"])
+        accs = list(per_seed.values())
+        runs = max(len(per_seed), 1)
+        label = build_method(name, config, None, pool or ["x"], 0).label
+        if deterministic and len(config.seeds) > 1:
+            label = (
+                label + "; " if label else ""
+            ) + "deterministic: computed once, same for every seed"
+        methods[name] = {
+            "accuracy_mean": _mean(accs),
+            "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            "accuracy_per_seed": per_seed,
+            "committee_oracle_mean": _mean(committee_oracle),
+            "unparseable_mean": _mean(unparseable),
+            "items": n_items,
+            "prompt_tokens": tokens[0] // runs,
+            "completion_tokens": tokens[1] // runs,
+            "seconds": seconds / runs,
+            "loads_per_stage": {k: v / runs for k, v in loads.items()},
+            "distinct_models": _mean([float(d) for d in distinct]),
+            "per_category": {c: _mean(v) for c, v in sorted(cat_right.items())},
+            "experts_per_category": {c: dict(v.most_common()) for c, v in sorted(drawn.items())},
+            "label": label,
+        }
+    return {"config": config.model_dump(), "items": n_items, "methods": methods}

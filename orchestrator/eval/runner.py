@@ -1,0 +1,285 @@
+"""`symoe eval run`: every method x seed over a benchmark split, resumable.
+
+Layout of a run directory:
+  config.json                      the run's identity; a different config is refused
+  tags.json                        skills per item (train and test), computed once
+  profile.json                     profiles built on the validation split (when asked)
+  predictions/<method>__seed<s>.jsonl   one row per item, appended chunk by chunk
+  progress/<method>__seed<s>.json  cumulative seconds, tokens and loads of that stream
+Every write is a whole chunk or an atomic replace, so a killed run resumes where it stopped
+and no item is computed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from orchestrator.benchmarks import BenchItem, is_correct, load_benchmark
+from orchestrator.errors import InputError
+from orchestrator.eval.config import EvalConfig
+from orchestrator.eval.methods import Method, build_method
+from orchestrator.experts import ExpertRegistry
+from orchestrator.factory import Deployment
+from orchestrator.pipeline import BatchOptions, Pipeline, Query
+from orchestrator.profiling import build_profile_set
+from orchestrator.taggers import PrecomputedTagger
+from orchestrator.trace import SkillTagging, Trace
+from skills.profiles import ProfileSet
+from workers.types import GenerationParams
+
+
+class StreamStats(BaseModel):
+    """Cumulative cost of one (method, seed) stream, kept across resumptions."""
+
+    seconds: float = 0.0
+    loads_per_stage: dict[str, int] = Field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+Progress = Callable[[str, int, int], None]  # (stream label, items done now, stream total)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def read_rows(path: Path) -> list[dict[str, object]]:
+    """Rows of a predictions file; a torn last line (killed mid-write) is dropped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return rows
+
+
+class EvalRun:
+    def __init__(
+        self,
+        dep: Deployment,
+        config: EvalConfig,
+        out_dir: Path,
+        chunk: int = 256,
+        overwrite: bool = False,
+    ) -> None:
+        self.dep = dep
+        self.config = config
+        self.out = out_dir
+        self.chunk = chunk
+        self._prepare_dir(overwrite)
+        self.registry: ExpertRegistry = dep.registry
+        self.pool = [e.name for e in self.registry.with_role("expert")]
+        root = dep.settings.benchmarks_dir
+        self.items = load_benchmark(root, config.benchmark, config.split, config.limit)
+        if not self.items:
+            raise InputError(f"{config.benchmark}/{config.split} has no items")
+        self.train: list[BenchItem] = []
+        if config.profile_split and not config.profile_file:
+            if config.profile_split == config.split:
+                raise InputError("profiles must be built on another split than the evaluated one")
+            self.train = load_benchmark(root, config.benchmark, config.profile_split)
+
+    # -- setup ----------------------------------------------------------------------------
+    def _prepare_dir(self, overwrite: bool) -> None:
+        path = self.out / "config.json"
+        if path.exists():
+            try:
+                old = EvalConfig.model_validate_json(path.read_text())
+            except ValueError:
+                old = None
+            if old != self.config:
+                if not overwrite:
+                    raise InputError(
+                        f"{self.out} holds a run with a different config; "
+                        "choose another --out or pass --overwrite"
+                    )
+                for sub in ("predictions", "progress", "plots"):
+                    shutil.rmtree(self.out / sub, ignore_errors=True)
+                for name in ("tags.json", "profile.json", "metrics.json", "report.md"):
+                    (self.out / name).unlink(missing_ok=True)
+        _atomic_write(path, self.config.model_dump_json(indent=1))
+
+    def tags(self, progress: Progress | None = None) -> dict[str, SkillTagging]:
+        path = self.out / "tags.json"
+        cached: dict[str, SkillTagging] = {}
+        if path.exists():
+            raw = json.loads(path.read_text())
+            cached = {k: SkillTagging.model_validate(v) for k, v in raw.items()}
+        todo = [i for i in [*self.train, *self.items] if i.id not in cached]
+        if todo:
+            if self.config.tagger == "category":
+                for i in todo:
+                    cached[i.id] = SkillTagging(method="category", skills=[i.category.lower()])
+            else:
+                tagger = self.dep.tagger(self.config.tagger)
+                stages = self.dep.new_stages()
+                for start in range(0, len(todo), self.chunk):
+                    part = todo[start : start + self.chunk]
+                    for item, t in zip(
+                        part,
+                        tagger.tag([i.id for i in part], [i.question for i in part], stages),
+                        strict=True,
+                    ):
+                        cached[item.id] = t
+                    if progress:
+                        progress("tagging", len(part), len(todo))
+            _atomic_write(path, json.dumps({k: v.model_dump() for k, v in cached.items()}))
+        return cached
+
+    def profile(self, tags: dict[str, SkillTagging]) -> ProfileSet | None:
+        if self.config.profile_file:
+            return ProfileSet.load(Path(self.config.profile_file))
+        if not self.config.profile_split:
+            return self.dep.profile
+        path = self.out / "profile.json"
+        if path.exists():
+            return ProfileSet.load(path)
+        completion = {e.name for e in self.registry.all() if e.chat_format == "completion"}
+        aggregators = [e.name for e in self.registry.with_role("aggregator")]
+        profile = build_profile_set(
+            items=self.train,
+            experts=self.pool,
+            aggregators=aggregators,
+            completion_experts=completion,
+            tagger=PrecomputedTagger(tags),
+            stages=self.dep.new_stages(),
+            params=lambda n: self._params(n),
+            name=f"eval-{self.config.benchmark}-{self.config.profile_split}",
+            benchmark=self.config.benchmark,
+            split=self.config.profile_split,
+            command="symoe eval run (profile step)",
+        )
+        profile.save(path)
+        return profile
+
+    def _params(self, name: str) -> GenerationParams:
+        gen = self.registry.get(name).generation
+        return (
+            gen.model_copy(update={"max_tokens": self.config.max_tokens})
+            if self.config.max_tokens
+            else gen
+        )
+
+    # -- the streams ----------------------------------------------------------------------
+    def streams(self) -> list[tuple[str, int]]:
+        """(method, seed) pairs to compute; a deterministic method runs with the first seed."""
+        out: list[tuple[str, int]] = []
+        for method in self.config.methods:
+            probe = build_method(method, self.config, None, self.pool or ["x"], 0)
+            seeds = self.config.seeds[:1] if probe.deterministic else self.config.seeds
+            out.extend((method, s) for s in seeds)
+        return out
+
+    def run(self, progress: Progress | None = None) -> None:
+        tags = self.tags(progress)
+        profile = self.profile(tags)
+        tagger = PrecomputedTagger(tags)
+        for method_name, seed in self.streams():
+            method = build_method(method_name, self.config, profile, self.pool, seed)
+            self._run_stream(method, seed, profile, tagger, progress)
+
+    def _run_stream(
+        self,
+        method: Method,
+        seed: int,
+        profile: ProfileSet | None,
+        tagger: PrecomputedTagger,
+        progress: Progress | None,
+    ) -> None:
+        stem = f"{method.name}__seed{seed}"
+        pred_path = self.out / "predictions" / f"{stem}.jsonl"
+        prog_path = self.out / "progress" / f"{stem}.json"
+        rows = read_rows(pred_path)
+        done = {str(r["item_id"]) for r in rows}
+        # Rewrite without a torn tail so appends start on a clean line.
+        if pred_path.exists() and len(rows) != len(pred_path.read_text().splitlines()):
+            _atomic_write(pred_path, "".join(json.dumps(r) + "\n" for r in rows))
+        stats = (
+            StreamStats.model_validate_json(prog_path.read_text())
+            if prog_path.exists()
+            else StreamStats()
+        )
+        todo = [i for i in self.items if i.id not in done]
+        if progress and done:
+            progress(stem, len(done), len(self.items))
+        if not todo:
+            return
+        # A fresh pool per stream: its loads are what this method costs.
+        runner = self.dep.make_runner()
+        pipeline = Pipeline(
+            registry=self.registry,
+            tagger=tagger,
+            recruiter=method.recruiter,
+            aggregators=self.dep.aggregators(),
+            new_stages=lambda: self.dep.new_stages(runner),
+            profile=profile,
+        )
+        options = BatchOptions(
+            k=method.k,
+            aggregation=method.aggregation,
+            expert_max_tokens=self.config.max_tokens,
+            temperature=method.temperature,
+            seed=seed,
+        )
+        pred_path.parent.mkdir(parents=True, exist_ok=True)
+        for start in range(0, len(todo), self.chunk):
+            part = todo[start : start + self.chunk]
+            started = time.perf_counter()
+            report = pipeline.run(
+                [
+                    Query(text=i.question, id=i.id, question_id=i.question_id, fmt=i.fmt)
+                    for i in part
+                ],
+                options,
+            )
+            lines = "".join(
+                json.dumps(self._row(method, seed, i, t)) + "\n"
+                for i, t in zip(part, report.traces, strict=True)
+            )
+            with pred_path.open("a") as fh:  # one write per chunk, flushed to disk
+                fh.write(lines)
+                fh.flush()
+                os.fsync(fh.fileno())
+            stats.seconds += time.perf_counter() - started
+            for st in report.stages:
+                stats.loads_per_stage[st.stage] = stats.loads_per_stage.get(st.stage, 0) + st.loads
+            stats.prompt_tokens += sum(t.prompt_tokens for t in report.traces)
+            stats.completion_tokens += sum(t.completion_tokens for t in report.traces)
+            _atomic_write(prog_path, stats.model_dump_json())
+            if progress:
+                progress(stem, len(part), len(self.items))
+        runner.close()
+
+    @staticmethod
+    def _row(method: Method, seed: int, item: BenchItem, trace: Trace) -> dict[str, object]:
+        expert_calls = [c for c in trace.calls if c.stage == "experts"]
+        any_correct = any(is_correct(c.extracted, item.answer, item.fmt) for c in expert_calls)
+        correct = is_correct(trace.extracted_answer, item.answer, item.fmt)
+        return {
+            "method": method.name,
+            "seed": seed,
+            "item_id": item.id,
+            "category": item.category,
+            "gold": item.answer,
+            "pred": trace.extracted_answer,
+            "correct": any_correct if method.name == "oracle" else correct,
+            "any_correct": any_correct,
+            "experts": trace.recruitment.drawn,
+            "aggregator": trace.recruitment.aggregator,
+            "prompt_tokens": trace.prompt_tokens,
+            "completion_tokens": trace.completion_tokens,
+        }
