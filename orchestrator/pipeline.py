@@ -37,7 +37,7 @@ class Query(BaseModel):
 
 
 class BatchOptions(BaseModel):
-    k: int = Field(default=3, ge=1, le=16)
+    k: int = Field(default=3, ge=1, le=64)
     experts: list[str] | None = Field(default=None, description="candidate pool; default all")
     aggregator: str | None = Field(default=None, description="aggregator expert name")
     aggregation: str = "llm"
