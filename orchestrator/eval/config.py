@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from orchestrator.errors import InputError
 
 METHOD_NAMES = (
     "symoe",
@@ -33,6 +35,14 @@ class EvalConfig(BaseModel):
     dynamic_k: float | None = None
     min_share: float | None = None
     max_tokens: int | None = None
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in METHOD_NAMES:
+                raise InputError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
+        return value
 
     def key(self) -> str:
         return hashlib.sha1(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:12]

@@ -123,3 +123,27 @@ def test_a_different_config_in_the_same_directory_is_refused(
     assert proc.returncode == 2
     assert "holds a run with a different config" in proc.stderr
     assert _predictions(out) == before, "the existing run is untouched"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--benchmark", "nope"], "unknown benchmark 'nope'"),
+        (["--benchmark", "mmlu_pro", "--split", "dev"], "unknown split 'dev'"),
+        (["--benchmark", "mmlu_pro", "--methods", "magic"], "unknown method 'magic'"),
+        (["--benchmark", "mmlu_pro", "--profile-split", "test"], "another split"),
+        (["--benchmark", "mmlu_pro", "--seeds", "a,b"], "--seeds must be comma-separated"),
+        (["--benchmark", "generic", "--split", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
+    ],
+)
+def test_bad_eval_input_is_one_line(
+    cli_env: dict[str, str], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    env = {**cli_env, "SYMOE_EXPERTS_FILE": str(_experts(tmp_path / "e.yaml", delay=0))}
+    args = ["eval", "run", "--split", "test", "--tagger", "category", "--out", str(tmp_path / "r")]
+    proc = subprocess.run(
+        [*SYMOE, *args, *extra], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
