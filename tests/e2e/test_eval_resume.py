@@ -101,6 +101,15 @@ def test_a_killed_run_resumes_without_recomputing(cli_env: dict[str, str], tmp_p
         assert len(ids) == len(set(ids)) == 12, f"{name}: an item was computed twice or lost"
         key = lambda r: r["item_id"]  # noqa: E731
         assert sorted(rows, key=key) == sorted(expected[name], key=key)
+    compared = subprocess.run(
+        [*SYMOE, "eval", "compare", str(reference), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert "symoe" in compared.stdout and "random-k" in compared.stdout
     got = json.loads((out / "metrics.json").read_text())["methods"]
     want = json.loads((reference / "metrics.json").read_text())["methods"]
     assert {m: v["accuracy_per_seed"] for m, v in got.items()} == {
