@@ -135,6 +135,15 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
+def jsonl_items(path: Path, build: Callable[[int, dict[str, Any]], BenchItem]) -> list[BenchItem]:
+    """One item per JSONL row; a bad row's error names the file and line."""
+    items = []
+    for line, row in read_jsonl(path):
+        with at(f"{path}:{line}"):
+            items.append(build(line, row))
+    return items
+
+
 def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows keyed by the header, each with the line its record starts on (fields may span
     lines). A row with the wrong number of cells is an error, not silently padded."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.benchmarks.base import BenchItem, Benchmark, SplitLoader, at, read_jsonl
+from orchestrator.benchmarks.base import BenchItem, Benchmark, SplitLoader, jsonl_items
 
 
 def final_number(solution: str) -> str:
@@ -18,19 +18,15 @@ def final_number(solution: str) -> str:
 
 def _split(split: str) -> SplitLoader:
     def load(root: Path) -> list[BenchItem]:
-        path = root / "gsm8k" / f"{split}.jsonl"
-        items = []
-        for line, row in read_jsonl(path):
-            with at(f"{path}:{line}"):
-                items.append(
-                    BenchItem(
-                        id=f"gsm8k-{split}-{line}",
-                        question=row["question"],
-                        answer=final_number(str(row["answer"])),
-                        fmt="number",
-                    )
-                )
-        return items
+        return jsonl_items(
+            root / "gsm8k" / f"{split}.jsonl",
+            lambda line, row: BenchItem(
+                id=f"gsm8k-{split}-{line}",
+                question=row["question"],
+                answer=final_number(str(row["answer"])),
+                fmt="number",
+            ),
+        )
 
     return load
 
