@@ -12,6 +12,7 @@ from workers.types import BackendError, ModelSpec
 # needed by the backends actually used.
 BACKENDS: dict[str, str] = {
     "llamacpp": "workers.backends.llamacpp:LlamaCppBackend",
+    "openai": "workers.backends.openai_compat:OpenAIBackend",
     "replay": "workers.backends.replay:ReplayBackend",
     "scripted": "workers.backends.scripted:ScriptedBackend",
 }
