@@ -17,3 +17,7 @@ class InputError(SymoeError):
 
 class UnknownExpertError(SymoeError):
     pass
+
+
+class BrokerUnreachableError(SymoeError):
+    """The distributed runner cannot reach its broker or result backend."""

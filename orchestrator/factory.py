@@ -12,7 +12,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.pipeline import Pipeline
 from orchestrator.recruiters import RECRUITERS, Recruiter
-from orchestrator.runners import InProcessRunner, Runner
+from orchestrator.runners import CeleryRunner, InProcessRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import EmbeddingTagger, LLMTagger, Tagger
@@ -68,8 +68,20 @@ class Deployment:
         )
 
     def make_runner(self) -> Runner:
-        """A runner with its own model pool (evaluation counts each method's loads apart)."""
-        return InProcessRunner(ModelPool(self.settings.memory_budget_mb))
+        """A runner by `settings.runner`. In process it has its own model pool (evaluation
+        counts each method's loads apart); distributed, the workers hold the pools."""
+        s = self.settings
+        if s.runner == "celery":
+            from workers.celery_app import make_celery_app
+
+            app = make_celery_app(
+                s.broker_url,
+                s.result_backend,
+                memory_budget_mb=s.memory_budget_mb,
+                visibility_timeout_s=s.broker_visibility_timeout_s,
+            )
+            return CeleryRunner(app, timeout_s=s.group_timeout_s, retries=s.group_retries)
+        return InProcessRunner(ModelPool(s.memory_budget_mb))
 
     @cached_property
     def runner(self) -> Runner:

@@ -39,8 +39,17 @@ class Settings(BaseSettings):
         description="profile set the recruiter reads; none -> uniform weights",
     )
 
-    runner: Literal["inprocess"] = "inprocess"
+    runner: Literal["inprocess", "celery"] = "inprocess"
     memory_budget_mb: int = Field(default=2048, ge=0)
+
+    # distributed serving (runner "celery"): Redis as broker and result backend
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    result_backend: str = "redis://127.0.0.1:6379/1"
+    broker_visibility_timeout_s: float = Field(
+        default=3600, gt=0, description="an unacknowledged group is redelivered after this"
+    )
+    group_timeout_s: float = Field(default=600, gt=0, description="per attempt of a group")
+    group_retries: int = Field(default=1, ge=0)
 
     tagger: str = "embedding"
     tagger_samples: int = Field(default=3, ge=1, le=10)

@@ -7,6 +7,7 @@ import typer
 from orchestrator.cli import eval as eval_cli
 from orchestrator.cli import experts, profile
 from orchestrator.cli.ask import ask
+from orchestrator.cli.worker import worker
 
 app = typer.Typer(
     help="symoe: answer with a query-specific committee of expert LLMs.",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("ask")(ask)
+app.command("worker")(worker)
 app.add_typer(experts.app, name="experts")
 app.add_typer(profile.app, name="profile")
 app.add_typer(eval_cli.app, name="eval")

@@ -1,0 +1,100 @@
+"""CeleryRunner against real Redis and a real `symoe worker` subprocess: a batch through
+the pipeline, an unreachable broker, and a group that keeps exceeding its time limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.aggregators import AGGREGATORS
+from orchestrator.errors import BrokerUnreachableError
+from orchestrator.experts import Expert, ExpertRegistry
+from orchestrator.pipeline import BatchOptions, Pipeline, Query
+from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.runners import CeleryRunner
+from orchestrator.scheduler import Group, StageRequest
+from orchestrator.stages import StageExecutor
+from tests.celery_support import (
+    client_app,
+    flush_redis,
+    redis_keys,
+    running_worker,
+    scripted,
+    worker_env,
+)
+from tests.orchestrator.conftest import FixedTagger
+from workers.celery_app import pool_stats
+from workers.types import GenerationParams, ModelSpec, Prompt
+
+pytestmark = pytest.mark.redis
+
+MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
+
+
+@pytest.fixture(autouse=True)
+def clean_redis() -> Iterator[None]:
+    flush_redis()
+    yield
+    flush_redis()
+
+
+def _pipeline(experts: list[dict[str, object]], runner: CeleryRunner) -> Pipeline:
+    registry = ExpertRegistry([Expert.model_validate(e) for e in experts])
+    return Pipeline(
+        registry=registry,
+        tagger=FixedTagger([]),
+        recruiter=SymbolicRecruiter(None, seed=0),
+        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
+        new_stages=lambda: StageExecutor(runner, registry, {}),
+        profile=None,
+    )
+
+
+def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None:
+    experts = [scripted(f"e{i}") for i in range(5)]
+    app = client_app()
+    runner = CeleryRunner(app, timeout_s=20, retries=0)
+    with running_worker(app, worker_env(tmp_path, experts), tmp_path / "worker.log"):
+        report = _pipeline(experts, runner).run(
+            [Query(text=f"{MC} #{i}") for i in range(20)], BatchOptions(k=3, aggregator="e0")
+        )
+        stats = pool_stats(app)
+    assert all(t.answer and not t.error for t in report.traces)
+    distinct = {name for t in report.traces for name in t.recruitment.drawn}
+    stage = {t.stage: t for t in report.stages}
+    assert stage["experts"].groups == stage["experts"].loads == len(distinct)
+    assert stage["aggregate"].loads == (0 if "e0" in distinct else 1)
+    (worker_stats,) = stats.values()
+    assert worker_stats.loads == len(distinct | {"e0"})
+    assert all(n == 1 for n in worker_stats.loads_by_model.values())
+    assert runner.resubmissions == 0
+
+
+def test_an_unreachable_broker_is_a_clear_error_and_nothing_is_stored(tmp_path: Path) -> None:
+    experts = [scripted("e0")]
+    runner = CeleryRunner(client_app("redis://127.0.0.1:1/0"), timeout_s=5, retries=1)
+    with pytest.raises(
+        BrokerUnreachableError, match=r"cannot reach the broker at redis://127\.0\.0\.1:1/0: "
+    ):
+        _pipeline(experts, runner).run([Query(text=MC)], BatchOptions(k=1, aggregator="e0"))
+    assert redis_keys(9) == [] and redis_keys(10) == []
+
+
+def test_a_group_over_its_time_limit_is_retried_then_reported(tmp_path: Path) -> None:
+    slow = scripted("slow", delay_s=3)
+    app = client_app()
+    runner = CeleryRunner(app, timeout_s=1, retries=1)
+    spec = ModelSpec.model_validate({k: v for k, v in slow.items() if k != "roles"})
+    group = Group(
+        stage="experts",
+        spec=spec,
+        params=GenerationParams(max_tokens=8),
+        requests=[StageRequest(key="q1", expert="slow", prompt=Prompt.user(MC))],
+    )
+    with running_worker(app, worker_env(tmp_path, [slow]), tmp_path / "worker.log"):
+        (result,) = runner.run([group])
+    assert runner.resubmissions == 1
+    assert result.completions == [None]
+    assert result.error == "group experts/slow timed out after 1s (2 attempts)"

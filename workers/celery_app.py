@@ -1,0 +1,129 @@
+"""The Celery side of distributed serving: an app factory (nothing is created at import) and
+the one task, `symoe.run_group`, that runs a group through this worker process's model pool.
+
+Payloads are small JSON: a group (spec, sampling params, prompts) in, its outcome out. Queues
+are named per expert (`expert.<name>`); workers ack late with prefetch 1, so the group of a
+worker that dies is redelivered to another one after the broker's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.worker.control import inspect_command
+from kombu.entity import Queue
+from pydantic import BaseModel
+
+from workers.execute import execute_group
+from workers.pool import ModelPool, PoolStats
+from workers.types import GenerationParams, ModelSpec, Prompt
+
+TASK_NAME = "symoe.run_group"
+STATS_COMMAND = "symoe_pool_stats"
+
+_pool: ModelPool | None = None
+_pool_lock = threading.Lock()
+_registered = False
+
+
+def queue_name(expert: str) -> str:
+    return f"expert.{expert}"
+
+
+def worker_pool(memory_budget_mb: int) -> ModelPool:
+    """The process-wide pool, created on first use inside the worker process."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ModelPool(memory_budget_mb)
+        return _pool
+
+
+class _Request(BaseModel):
+    prompt: Prompt
+
+
+class GroupPayload(BaseModel):
+    """The worker's view of the orchestrator's Group (other fields are ignored)."""
+
+    stage: str
+    spec: ModelSpec
+    params: GenerationParams
+    requests: list[_Request]
+
+
+def run_group_payload(group: dict[str, Any], memory_budget_mb: int) -> dict[str, Any]:
+    payload = GroupPayload.model_validate(group)
+    outcome = execute_group(
+        worker_pool(memory_budget_mb),
+        payload.spec,
+        payload.params,
+        [r.prompt for r in payload.requests],
+    )
+    return {"stage": payload.stage, "expert": payload.spec.name, **outcome.model_dump(mode="json")}
+
+
+def _register_stats_command() -> None:
+    """`app.control.broadcast("symoe_pool_stats", reply=True)`: loads, evictions, residents."""
+    global _registered
+    if _registered:
+        return
+
+    @inspect_command(name=STATS_COMMAND)  # type: ignore[untyped-decorator]
+    def _pool_stats(state: object) -> dict[str, Any]:
+        pool = _pool
+        return (pool.stats if pool is not None else PoolStats()).model_dump(mode="json")
+
+    _registered = True
+
+
+def make_celery_app(
+    broker_url: str,
+    backend_url: str,
+    *,
+    experts: list[str] | None = None,
+    memory_budget_mb: int = 2048,
+    visibility_timeout_s: float = 3600,
+    result_expires_s: int = 86400,
+) -> Celery:
+    """A configured app. `experts` (workers only) declares the queues the worker consumes."""
+    app = Celery("symoe", broker=broker_url, backend=backend_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        result_expires=result_expires_s,
+        task_track_started=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        redis_socket_connect_timeout=3,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout_s,
+            # sweep for abandoned (unacked) groups at least as often as they expire
+            "unacked_restore_interval": min(10.0, max(1.0, visibility_timeout_s / 2)),
+        },
+        worker_hijack_root_logger=False,
+    )
+    if experts:
+        app.conf.task_queues = [Queue(queue_name(e)) for e in experts]  # type: ignore[no-untyped-call]
+
+    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+    def run_group(group: dict[str, Any]) -> dict[str, Any]:
+        return run_group_payload(group, memory_budget_mb)
+
+    _register_stats_command()
+    return app
+
+
+def pool_stats(app: Celery, timeout_s: float = 2.0) -> dict[str, PoolStats]:
+    """Each answering worker's pool counters, by worker hostname."""
+    replies = app.control.broadcast(STATS_COMMAND, reply=True, timeout=timeout_s) or []
+    return {
+        host: PoolStats.model_validate(stats) for reply in replies for host, stats in reply.items()
+    }

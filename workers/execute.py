@@ -1,0 +1,66 @@
+"""Runs one group of prompts on one model through a pool: the work a runner does per group,
+shared by the in-process runner and the Celery worker task."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, Field
+
+from workers.pool import ModelPool
+from workers.types import (
+    BackendError,
+    Completion,
+    GenerationParams,
+    ModelSpec,
+    Prompt,
+    PromptTooLongError,
+)
+
+
+class GroupOutcome(BaseModel):
+    """What one group produced; a failing group is reported here, never raised."""
+
+    completions: list[Completion | None] = Field(description="aligned with the prompts")
+    item_errors: list[str | None] = Field(default_factory=list)
+    loaded: bool = False
+    load_seconds: float = 0.0
+    seconds: float = 0.0
+    error: str | None = Field(default=None, description="the whole group failed")
+
+
+def execute_group(
+    pool: ModelPool, spec: ModelSpec, params: GenerationParams, prompts: list[Prompt]
+) -> GroupOutcome:
+    """Acquire the model (loading it if needed), skip prompts that do not fit its context,
+    and generate the rest in one call."""
+    started = time.perf_counter()
+    outcome = GroupOutcome(completions=[])
+    try:
+        backend, outcome.loaded = pool.acquire(spec)
+    except BackendError as exc:
+        outcome.error = str(exc)
+        outcome.completions = [None] * len(prompts)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+    outcome.load_seconds = time.perf_counter() - started if outcome.loaded else 0.0
+    fitting = [i for i, p in enumerate(prompts) if backend.fits(p)]
+    completions: list[Completion | None] = [None] * len(prompts)
+    errors: list[str | None] = [None] * len(prompts)
+    for i in set(range(len(prompts))) - set(fitting):
+        errors[i] = str(
+            PromptTooLongError(
+                f"prompt exceeds the context of {spec.n_ctx} tokens of expert {spec.name}"
+            )
+        )
+    try:
+        if fitting:
+            outputs = backend.generate([prompts[i] for i in fitting], params)
+            for i, out in zip(fitting, outputs, strict=True):
+                completions[i] = out
+    except BackendError as exc:
+        outcome.error = str(exc)
+    outcome.completions = completions
+    outcome.item_errors = errors
+    outcome.seconds = time.perf_counter() - started
+    return outcome
