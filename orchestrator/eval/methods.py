@@ -34,54 +34,31 @@ def build_method(
 ) -> Method:
     ranked = ranked_by_validation(profile, pool)
     k = config.k
+
+    def fixed(committee: list[str], **extra: object) -> Method:
+        """A fixed committee answering by majority vote."""
+        recruiter = FixedRecruiter(profile, seed, committee)
+        return Method(name=name, recruiter=recruiter, aggregation="vote", k=len(committee), **extra)
+
     if name == "symoe":
         recruiter: Recruiter = SymbolicRecruiter(
             profile, seed, dynamic_k=config.dynamic_k, min_share=config.min_share
         )
         return Method(name=name, recruiter=recruiter, aggregation=config.aggregation, k=k)
-    if name == "best-single":
-        return Method(
-            name=name,
-            recruiter=FixedRecruiter(profile, seed, ranked[:1]),
-            aggregation="vote",
-            k=1,
-            deterministic=True,
-        )
     if name == "random-k":
         return Method(name=name, recruiter=RandomRecruiter(profile, seed), aggregation="vote", k=k)
+    if name == "best-single":
+        return fixed(ranked[:1], deterministic=True)
     if name == "top-k":
-        return Method(
-            name=name,
-            recruiter=FixedRecruiter(profile, seed, ranked[:k]),
-            aggregation="vote",
-            k=k,
-            deterministic=True,
-        )
+        return fixed(ranked[:k], deterministic=True)
     if name == "all-vote":
-        return Method(
-            name=name,
-            recruiter=FixedRecruiter(profile, seed, list(pool)),
-            aggregation="vote",
-            k=len(pool),
-            deterministic=True,
-        )
+        return fixed(list(pool), deterministic=True)
     if name == "self-consistency":
         # k samples of the best single expert; sampled (temperature 0.7) where the backend
         # samples, identical where it replays one recording.
-        return Method(
-            name=name,
-            recruiter=FixedRecruiter(profile, seed, ranked[:1] * k),
-            aggregation="vote",
-            k=k,
-            temperature=0.7,
-        )
+        return fixed(ranked[:1] * k, temperature=0.7)
     if name == "oracle":
-        return Method(
-            name=name,
-            recruiter=FixedRecruiter(profile, seed, list(pool)),
-            aggregation="vote",
-            k=len(pool),
-            deterministic=True,
-            label="upper bound: right if any expert is right",
+        return fixed(
+            list(pool), deterministic=True, label="upper bound: right if any expert is right"
         )
     raise InputError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
