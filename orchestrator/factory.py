@@ -12,7 +12,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.pipeline import Pipeline
 from orchestrator.recruiters import RECRUITERS, Recruiter
-from orchestrator.runners import CeleryRunner, InProcessRunner, Runner
+from orchestrator.runners import CeleryRunner, InProcessRunner, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import EmbeddingTagger, LLMTagger, Tagger
@@ -67,9 +67,18 @@ class Deployment:
             cache_dir=self.settings.cache_dir,
         )
 
-    def make_runner(self) -> Runner:
+    def make_runner(self, microbatch: bool = False) -> Runner:
         """A runner by `settings.runner`. In process it has its own model pool (evaluation
-        counts each method's loads apart); distributed, the workers hold the pools."""
+        counts each method's loads apart); distributed, the workers hold the pools.
+        `microbatch` (online serving, many concurrent callers) merges their groups for the
+        same expert within `microbatch_window_ms`; batch jobs group already and skip it."""
+        runner = self._base_runner()
+        window_s = self.settings.microbatch_window_ms / 1000
+        if microbatch and window_s > 0:
+            return MicroBatchingRunner(runner, window_s=window_s)
+        return runner
+
+    def _base_runner(self) -> Runner:
         s = self.settings
         if s.runner == "celery":
             from workers.celery_app import make_celery_app

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         default=3600, gt=0, description="an unacknowledged group is redelivered after this"
     )
     group_timeout_s: float = Field(default=600, gt=0, description="per attempt of a group")
+    microbatch_window_ms: float = Field(
+        default=20,
+        ge=0,
+        le=5000,
+        description="online serving: merge concurrent requests' groups for the same expert "
+        "arriving within this window into one group (0 = off)",
+    )
     group_retries: int = Field(default=1, ge=0)
 
     tagger: str = "embedding"

@@ -7,12 +7,6 @@ when no Redis server answers on 127.0.0.1:6379.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +18,8 @@ redis = pytest.importorskip("redis")
 from celery import Celery  # noqa: E402
 
 from workers.celery_app import make_celery_app  # noqa: E402
+from workers.process import running_worker, start_worker, stop, wait_ready  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 BROKER = "redis://127.0.0.1:6379/9"
 BACKEND = "redis://127.0.0.1:6379/10"
 VISIBILITY_S = 2.0
@@ -73,48 +67,16 @@ def worker_env(tmp_path: Path, experts: list[dict[str, object]]) -> dict[str, st
     }
 
 
-def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.cli.main", "worker", "--loglevel", "INFO", *args],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def wait_ready(
-    app: Celery, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30
-) -> None:
-    """Until the worker answers a control ping (it consumes its queues from then on)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited {proc.returncode}:\n{log.read_text()}")
-        if app.control.ping(timeout=0.5):
-            return
-    raise AssertionError(f"worker not ready after {timeout_s}s:\n{log.read_text()}")
-
-
-def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@contextmanager
-def running_worker(
-    app: Celery, env: dict[str, str], log: Path, *args: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start_worker(env, log, *args)
-    try:
-        wait_ready(app, proc, log)
-        yield proc
-    finally:
-        stop(proc, signal.SIGKILL)  # a warm shutdown would wait for a slow group
+__all__ = [
+    "BACKEND",
+    "BROKER",
+    "client_app",
+    "flush_redis",
+    "redis_keys",
+    "running_worker",
+    "scripted",
+    "start_worker",
+    "stop",
+    "wait_ready",
+    "worker_env",
+]

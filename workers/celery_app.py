@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.worker.control import inspect_command
 from kombu.entity import Queue
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from workers.execute import execute_group
 from workers.pool import ModelPool, PoolStats
@@ -52,17 +52,31 @@ class GroupPayload(BaseModel):
     spec: ModelSpec
     params: GenerationParams
     requests: list[_Request]
+    prefetch: list[ModelSpec] = Field(
+        default_factory=list, description="the stage's later groups: load ahead if hosted here"
+    )
 
 
-def run_group_payload(group: dict[str, Any], memory_budget_mb: int) -> dict[str, Any]:
+def run_group_payload(
+    group: dict[str, Any], memory_budget_mb: int, hosted: list[str] | None = None
+) -> dict[str, Any]:
     payload = GroupPayload.model_validate(group)
     outcome = execute_group(
         worker_pool(memory_budget_mb),
         payload.spec,
         payload.params,
         [r.prompt for r in payload.requests],
+        prefetch=[s for s in payload.prefetch if hosted is not None and s.name in hosted],
     )
     return {"stage": payload.stage, "expert": payload.spec.name, **outcome.model_dump(mode="json")}
+
+
+class PoolStatsStep(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Adds the pool's counters to Celery's own `inspect stats` under the key `symoe_pool`."""
+
+    def info(self, worker: object) -> dict[str, Any]:
+        pool = _pool
+        return {"symoe_pool": (pool.stats if pool is not None else PoolStats()).model_dump()}
 
 
 def _register_stats_command() -> None:
@@ -115,8 +129,9 @@ def make_celery_app(
 
     @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
     def run_group(group: dict[str, Any]) -> dict[str, Any]:
-        return run_group_payload(group, memory_budget_mb)
+        return run_group_payload(group, memory_budget_mb, experts)
 
+    app.steps["worker"].add(PoolStatsStep)
     _register_stats_command()
     return app
 

@@ -30,10 +30,15 @@ class GroupOutcome(BaseModel):
 
 
 def execute_group(
-    pool: ModelPool, spec: ModelSpec, params: GenerationParams, prompts: list[Prompt]
+    pool: ModelPool,
+    spec: ModelSpec,
+    params: GenerationParams,
+    prompts: list[Prompt],
+    prefetch: list[ModelSpec] | None = None,
 ) -> GroupOutcome:
     """Acquire the model (loading it if needed), skip prompts that do not fit its context,
-    and generate the rest in one call."""
+    and generate the rest in one call. Models in `prefetch` (the next groups' experts) start
+    loading in the background while this group generates, where the budget has room."""
     started = time.perf_counter()
     outcome = GroupOutcome(completions=[])
     try:
@@ -44,6 +49,8 @@ def execute_group(
         outcome.seconds = time.perf_counter() - started
         return outcome
     outcome.load_seconds = time.perf_counter() - started if outcome.loaded else 0.0
+    for upcoming in prefetch or []:
+        pool.prefetch(upcoming)
     fitting = [i for i, p in enumerate(prompts) if backend.fits(p)]
     completions: list[Completion | None] = [None] * len(prompts)
     errors: list[str | None] = [None] * len(prompts)

@@ -42,7 +42,7 @@ class CeleryRunner(Runner):
             if attempts:
                 self.resubmissions += len(pending)
             attempts += 1
-            sent = {i: self._send(groups[i]) for i in pending}
+            sent = {i: self._send(groups[i], groups[i + 1 :]) for i in pending}
             deadline = time.monotonic() + self.timeout_s
             pending = []
             for i, handle in sent.items():
@@ -89,12 +89,15 @@ class CeleryRunner(Runner):
                     f"cannot reach the result backend at {backend_url}: {exc}"
                 ) from None
 
-    def _send(self, group: Group) -> AsyncResult[Any]:
+    def _send(self, group: Group, later: list[Group]) -> AsyncResult[Any]:
         from workers.celery_app import TASK_NAME, queue_name
 
+        payload = group.model_dump(mode="json")
+        # a worker hosting a later group's expert loads it while this group generates
+        payload["prefetch"] = [g.spec.model_dump(mode="json") for g in later[:2]]
         return self.app.send_task(
             TASK_NAME,
-            args=[group.model_dump(mode="json")],
+            args=[payload],
             queue=queue_name(group.spec.name),
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from orchestrator.runners.base import Runner
 from orchestrator.scheduler import Group, GroupResult
 from workers.execute import execute_group
@@ -11,15 +13,23 @@ from workers.pool import ModelPool
 class InProcessRunner(Runner):
     name = "inprocess"
 
-    def __init__(self, pool: ModelPool) -> None:
+    def __init__(self, pool: ModelPool, prefetch: bool = True) -> None:
         self.pool = pool
+        self.prefetch = prefetch
+        # one device: concurrent callers (API requests, micro-batch flushes) take turns
+        self._lock = threading.Lock()
 
     def run(self, groups: list[Group]) -> list[GroupResult]:
-        return [self._run_group(g) for g in groups]
+        with self._lock:
+            return [self._run_group(g, groups[i + 1 :]) for i, g in enumerate(groups)]
 
-    def _run_group(self, group: Group) -> GroupResult:
+    def _run_group(self, group: Group, upcoming: list[Group]) -> GroupResult:
         outcome = execute_group(
-            self.pool, group.spec, group.params, [r.prompt for r in group.requests]
+            self.pool,
+            group.spec,
+            group.params,
+            [r.prompt for r in group.requests],
+            prefetch=[g.spec for g in upcoming[:1]] if self.prefetch else [],
         )
         return GroupResult.model_validate(
             {"stage": group.stage, "expert": group.spec.name, **dict(outcome)}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from workers.backends import LLMBackend
+from workers.backends.scripted import ScriptedBackend
 from workers.pool import ModelPool
-from workers.types import BackendError, ModelSpec
+from workers.types import BackendError, GenerationParams, ModelSpec, Prompt
 
 
 def spec(name: str, mb: int = 100, **options: object) -> ModelSpec:
@@ -42,3 +46,42 @@ def test_a_model_over_budget_still_loads_alone_and_failures_are_not_resident() -
     with pytest.raises(BackendError, match="failed"):
         pool.acquire(spec("broken", fail_load=True))
     assert "broken" not in pool.resident()
+
+
+class _GatedLoad(ScriptedBackend):
+    """A load that waits until the test opens the gate (so it must run in the background)."""
+
+    gate = threading.Event()
+
+    def load(self) -> None:
+        assert self.gate.wait(timeout=10), "the gate was never opened"
+        super().load()
+
+
+def test_prefetch_loads_the_next_model_in_the_background() -> None:
+    def factory(s: ModelSpec) -> LLMBackend:
+        return _GatedLoad(s) if s.name == "b" else ScriptedBackend(s)
+
+    pool = ModelPool(memory_budget_mb=1000, factory=factory)
+    backend, _ = pool.acquire(spec("a"))
+    assert pool.prefetch(spec("b")) is True  # returns at once: b's load waits on the gate
+    assert pool.prefetch(spec("b")) is False  # already loading
+    assert pool.resident() == ["a"]
+    backend.generate([Prompt.user("q")], GenerationParams())  # a works while b loads
+    _GatedLoad.gate.set()
+    _, loaded = pool.acquire(spec("b"))
+    assert loaded is True  # reported as a load for the first group that uses it
+    assert pool.acquire(spec("b"))[1] is False
+    assert pool.stats.loads == 2 and pool.stats.prefetches == 1
+
+
+def test_prefetch_never_evicts_and_a_failed_prefetch_fails_the_acquire() -> None:
+    pool = ModelPool(memory_budget_mb=150)
+    pool.acquire(spec("a"))
+    assert pool.prefetch(spec("b")) is False  # would need to evict a, which may be in use
+    assert pool.resident() == ["a"]
+    roomy = ModelPool(memory_budget_mb=1000)
+    assert roomy.prefetch(spec("broken", fail_load=True)) is True
+    with pytest.raises(BackendError, match="failed"):
+        roomy.acquire(spec("broken", fail_load=True))
+    assert roomy.resident() == [] and roomy.stats.loads == 0

@@ -15,6 +15,7 @@ BACKENDS: dict[str, str] = {
     "openai": "workers.backends.openai_compat:OpenAIBackend",
     "replay": "workers.backends.replay:ReplayBackend",
     "scripted": "workers.backends.scripted:ScriptedBackend",
+    "vllm": "workers.backends.vllm_offline:VLLMBackend",
 }
 
 

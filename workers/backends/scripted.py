@@ -11,21 +11,21 @@ from workers.types import BackendError, Completion, GenerationParams, Prompt
 class ScriptedBackend(LLMBackend):
     """Answers from `options.responses` (substring of the last message -> reply), else
     `options.default` (which may use {name}). `options.fail_load` simulates a broken model;
-    `options.delay_s` makes each generate call slow (to interrupt a run in tests)."""
+    `options.delay_s` makes each generate call slow (to interrupt a run in tests), and
+    `options.load_delay_s` each load (to see loads overlap generation)."""
 
     loaded = False
 
     def load(self) -> None:
         if self.spec.options.get("fail_load"):
             raise BackendError(f"model {self.spec.model!r} for expert {self.spec.name!r} failed")
+        _sleep(self.spec.options.get("load_delay_s", 0))
         self.loaded = True
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
         if not self.loaded:
             raise BackendError(f"{self.spec.name}: generate() before load()")
-        delay = self.spec.options.get("delay_s", 0)
-        if isinstance(delay, int | float) and delay > 0:
-            time.sleep(delay)
+        _sleep(self.spec.options.get("delay_s", 0))
         responses = self.spec.options.get("responses", {})
         assert isinstance(responses, dict)
         default = str(self.spec.options.get("default", "The answer is (A)."))
@@ -47,3 +47,8 @@ class ScriptedBackend(LLMBackend):
 
     def unload(self) -> None:
         self.loaded = False
+
+
+def _sleep(delay: object) -> None:
+    if isinstance(delay, int | float) and delay > 0:
+        time.sleep(delay)

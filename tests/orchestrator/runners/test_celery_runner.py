@@ -3,7 +3,9 @@ the pipeline, an unreachable broker, and a group that keeps exceeding its time l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,9 @@ import pytest
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.errors import BrokerUnreachableError
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
+from orchestrator.pipeline import BatchOptions, BatchReport, Pipeline, Query
 from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.runners import CeleryRunner
+from orchestrator.runners import CeleryRunner, MicroBatchingRunner, Runner
 from orchestrator.scheduler import Group, StageRequest
 from orchestrator.stages import StageExecutor
 from tests.celery_support import (
@@ -40,7 +42,7 @@ def clean_redis() -> Iterator[None]:
     flush_redis()
 
 
-def _pipeline(experts: list[dict[str, object]], runner: CeleryRunner) -> Pipeline:
+def _pipeline(experts: list[dict[str, object]], runner: Runner) -> Pipeline:
     registry = ExpertRegistry([Expert.model_validate(e) for e in experts])
     return Pipeline(
         registry=registry,
@@ -61,6 +63,7 @@ def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None
             [Query(text=f"{MC} #{i}") for i in range(20)], BatchOptions(k=3, aggregator="e0")
         )
         stats = pool_stats(app)
+        celery_stats = app.control.inspect(timeout=2).stats() or {}
     assert all(t.answer and not t.error for t in report.traces)
     distinct = {name for t in report.traces for name in t.recruitment.drawn}
     stage = {t.stage: t for t in report.stages}
@@ -70,6 +73,33 @@ def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None
     assert worker_stats.loads == len(distinct | {"e0"})
     assert all(n == 1 for n in worker_stats.loads_by_model.values())
     assert runner.resubmissions == 0
+    # the same counters in Celery's own `celery inspect stats`
+    (inspected,) = celery_stats.values()
+    assert inspected["symoe_pool"]["loads"] == worker_stats.loads
+    assert sorted(inspected["symoe_pool"]["resident"]) == sorted(worker_stats.resident)
+
+
+def test_concurrent_queries_are_micro_batched_into_few_groups(tmp_path: Path) -> None:
+    experts = [scripted(f"e{i}") for i in range(3)]
+    app = client_app()
+    runner = MicroBatchingRunner(CeleryRunner(app, timeout_s=20, retries=0), window_s=0.5)
+    pipeline = _pipeline(experts, runner)
+    n = 24
+    start = threading.Barrier(n)
+
+    def ask(i: int) -> BatchReport:
+        start.wait()
+        return pipeline.run([Query(text=f"{MC} #{i}")], BatchOptions(k=2, aggregator="e0"))
+
+    with running_worker(app, worker_env(tmp_path, experts), tmp_path / "worker.log"):
+        with ThreadPoolExecutor(n) as executor:
+            reports = list(executor.map(ask, range(n)))
+        stats = pool_stats(app)
+    assert all(r.traces[0].answer and not r.traces[0].error for r in reports)
+    assert runner.stats.groups_in >= 2 * n  # at least one expert group and the aggregator's
+    assert runner.stats.groups_sent <= 4  # one per (stage, expert): 3 experts + aggregator
+    (worker_stats,) = stats.values()
+    assert worker_stats.loads == 3
 
 
 def test_an_unreachable_broker_is_a_clear_error_and_nothing_is_stored(tmp_path: Path) -> None:
