@@ -1,28 +1,38 @@
-"""Grouped vs naive execution of the same questions over the local llama.cpp experts.
+"""Grouped vs naive execution of the same questions over the configured experts.
 
 grouped: one expert stage; each model is loaded once and answers all questions in one
          batched group (the symoe scheduler).
 naive:   question by question, each expert is loaded, answers, and is unloaded.
 
+In process (llama.cpp experts):
     .venv/bin/python bench/grouped_vs_naive.py --questions 20 --max-tokens 32
+Through Celery (a `symoe worker` subprocess per mode; naive runs it with a zero memory
+budget, so every group loads its model), with the llama.cpp or the vLLM experts:
+    .venv/bin/python bench/grouped_vs_naive.py --runner celery --questions 20
+    SYMOE_EXPERTS_FILE=orchestrator/defaults/vllm_experts.yaml \
+        .venv-vllm/bin/python bench/grouped_vs_naive.py --runner celery --questions 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from orchestrator.answers import extract
 from orchestrator.benchmarks import is_correct, load_benchmark
 from orchestrator.experts import load_experts
 from orchestrator.prompts import expert_prompt
-from orchestrator.runners import InProcessRunner
+from orchestrator.runners import CeleryRunner, InProcessRunner, Runner
 from orchestrator.scheduler import StageRequest
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
-from workers.pool import ModelPool
+from workers.pool import ModelPool, PoolStats
 
 
 def main() -> None:
@@ -31,8 +41,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--benchmark", default="arc_challenge")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/grouped_vs_naive.json"))
+    parser.add_argument("--runner", choices=["inprocess", "celery"], default="inprocess")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or Path(f"bench/results/grouped_vs_naive_{args.runner}.json")
     settings = Settings()
     registry = load_experts(settings.experts_file)
     experts = [e.name for e in registry.with_role("expert")]
@@ -55,22 +67,26 @@ def main() -> None:
             for e in experts
         ]
 
-    ModelPool(0).acquire(registry.get(experts[0]).spec(**options))  # assemble files, warm disk
+    for name in experts:  # assemble GGUF files and warm the disk cache before timing
+        spec = registry.get(name).spec(**options)
+        if spec.backend == "llamacpp":
+            ModelPool(0).acquire(spec)[0].unload()
 
     runs = {}
     for mode in ("grouped", "naive"):
-        pool = ModelPool(settings.memory_budget_mb)
-        stages = StageExecutor(InProcessRunner(pool), registry, options)
-        started = time.perf_counter()
-        results = []
-        if mode == "grouped":
-            results = stages.run("experts", requests(items), params)
-        else:
-            for item in items:
-                results += stages.run("experts", requests([item]), params)
-                pool.release_all()
-        seconds = time.perf_counter() - started
-        pool.release_all()
+        with mode_runner(args.runner, mode, settings) as (runner, stats):
+            stages = StageExecutor(runner, registry, options)
+            started = time.perf_counter()
+            results = []
+            if mode == "grouped":
+                results = stages.run("experts", requests(items), params)
+            else:
+                for item in items:
+                    results += stages.run("experts", requests([item]), params)
+                    if args.runner == "inprocess":
+                        runner.close()  # unload all; a zero-budget worker does it itself
+            seconds = time.perf_counter() - started
+            pool = stats()
         by_id = {i.id: i for i in items}
         right = sum(
             is_correct(
@@ -82,14 +98,14 @@ def main() -> None:
         )
         runs[mode] = {
             "seconds": round(seconds, 2),
-            "loads": pool.stats.loads,
-            "load_seconds": round(pool.stats.load_seconds, 2),
+            "loads": pool.loads,
+            "load_seconds": round(pool.load_seconds, 2),
             "answers": len(results),
             "correct": right,
         }
         print(
-            f"{mode:8} {seconds:7.1f}s  loads {pool.stats.loads:3}  "
-            f"(load time {pool.stats.load_seconds:.1f}s)  correct {right}/{len(results)}"
+            f"{mode:8} {seconds:7.1f}s  loads {pool.loads:3}  "
+            f"(load time {pool.load_seconds:.1f}s)  correct {right}/{len(results)}"
         )
     ratio = runs["naive"]["seconds"] / runs["grouped"]["seconds"]
     print(f"naive / grouped wall time: {ratio:.2f}x")
@@ -97,6 +113,8 @@ def main() -> None:
     args.out.write_text(
         json.dumps(
             {
+                "runner": args.runner,
+                "experts_file": str(settings.experts_file),
                 "questions": len(items),
                 "experts": experts,
                 "max_tokens": args.max_tokens,
@@ -106,6 +124,34 @@ def main() -> None:
             indent=1,
         )
     )
+
+
+@contextmanager
+def mode_runner(
+    kind: str, mode: str, settings: Settings
+) -> Iterator[tuple[Runner, Callable[[], PoolStats]]]:
+    """The runner for one mode and a way to read its model-pool counters afterwards."""
+    if kind == "inprocess":
+        pool = ModelPool(settings.memory_budget_mb)
+        runner = InProcessRunner(pool, prefetch=False)
+        try:
+            yield runner, lambda: pool.stats
+        finally:
+            pool.release_all()
+        return
+    from workers.celery_app import make_celery_app, pool_stats
+    from workers.process import running_worker
+
+    app = make_celery_app(settings.broker_url, settings.result_backend)
+    budget = settings.memory_budget_mb if mode == "grouped" else 0
+    log = Path(tempfile.mkdtemp()) / "worker.log"
+    with running_worker(app, os.environ, log, "--memory-budget", str(budget)):
+
+        def stats() -> PoolStats:
+            (worker,) = pool_stats(app, timeout_s=10).values()
+            return worker
+
+        yield CeleryRunner(app, timeout_s=3600, retries=0), stats
 
 
 if __name__ == "__main__":

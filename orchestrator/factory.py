@@ -131,14 +131,15 @@ class Deployment:
     def aggregators(self) -> dict[str, AggregatorPolicy]:
         return {name: cls() for name, cls in AGGREGATORS.items()}
 
-    def pipeline(self, tagger: str | None = None) -> Pipeline:
+    def pipeline(self, tagger: str | None = None, runner: Runner | None = None) -> Pipeline:
+        """A pipeline on `runner` (default: the deployment's own)."""
         profile = self.profile
         return Pipeline(
             registry=self.registry,
             tagger=self.tagger(tagger),
             recruiter=self.recruiter(profile),
             aggregators=self.aggregators(),
-            new_stages=self.new_stages,
+            new_stages=lambda: self.new_stages(runner),
             profile=profile,
         )
 

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     expert_max_tokens: int = Field(default=96, ge=1)
     aggregator_max_tokens: int = Field(default=128, ge=1)
 
+    # the REST API (`symoe serve`)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1024, description="larger: 413")
+    api_rate_limit_per_minute: int = Field(default=600, ge=0, description="per key; 0 = off")
+    api_max_experts: int = Field(default=8, ge=1, le=64, description="per-request k budget")
+    api_max_tokens: int = Field(default=2048, ge=1, description="per-request token budget")
+    api_max_job_questions: int = Field(default=10_000, ge=1)
+    api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
+
     @field_validator("profile_file", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:

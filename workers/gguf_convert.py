@@ -7,7 +7,7 @@ bfloat16 and `save_pretrained` with the tokenizer (and its chat template).
     python -m workers.gguf_convert --all                 # the default local experts
     python -m workers.gguf_convert --model REF --out DIR # any GGUF file or pkg: reference
 
-Needs torch and transformers (present in .venv-vllm, see scripts/setup-vllm).
+Needs torch, transformers and gguf (present in .venv-vllm, see scripts/setup-vllm).
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ def convert(gguf: Path, out: Path, dtype: str = "bfloat16") -> Path:
         gguf.parent, gguf_file=gguf.name, dtype=getattr(torch, dtype)
     )
     tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # transformers' GGUF tokenizer drops the file's add-BOS flag; Gemma without its <bos>
+    # degenerates ("France. The The The"), so carry the flag over
+    if _gguf_adds_bos(gguf):
+        tokenizer.add_bos_token = True
     # the weights are already dequantised: keep no trace of the GGUF quantizer in the config
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -59,6 +63,12 @@ def convert(gguf: Path, out: Path, dtype: str = "bfloat16") -> Path:
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _gguf_adds_bos(gguf: Path) -> bool:
+    reader = import_module("gguf").GGUFReader(str(gguf))
+    field = reader.fields.get("tokenizer.ggml.add_bos_token")
+    return bool(field.contents()) if field is not None else False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from orchestrator.cli import eval as eval_cli
-from orchestrator.cli import experts, profile
+from orchestrator.cli import experts, keys, profile
 from orchestrator.cli.ask import ask
+from orchestrator.cli.serve import serve
 from orchestrator.cli.worker import worker
 
 app = typer.Typer(
@@ -16,6 +17,8 @@ app = typer.Typer(
 )
 app.command("ask")(ask)
 app.command("worker")(worker)
+app.command("serve")(serve)
+app.add_typer(keys.app, name="keys")
 app.add_typer(experts.app, name="experts")
 app.add_typer(profile.app, name="profile")
 app.add_typer(eval_cli.app, name="eval")

@@ -61,6 +61,10 @@ class TraceStore(EvalRunStore):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
     # -- traces ---------------------------------------------------------------------------
 
     def save_batch(self, report: BatchReport) -> None:

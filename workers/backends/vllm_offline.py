@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
+from collections.abc import Mapping
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -44,7 +46,7 @@ def engine_kwargs(spec: ModelSpec) -> dict[str, Any]:
     """The vllm.LLM arguments for an expert (pure, so it is tested without vllm)."""
     opts = spec.options
     kwargs: dict[str, Any] = {
-        "model": spec.model,
+        "model": os.path.expanduser(spec.model),  # a local directory may start with ~
         "max_model_len": spec.n_ctx,
         "dtype": opts.get("dtype", "auto"),
         "gpu_memory_utilization": float(str(opts.get("gpu_memory_utilization", 0.85))),
@@ -106,9 +108,11 @@ class VLLMBackend(LLMBackend):
         self._require()
         if self.spec.chat_format == "chat":
             messages = [m.model_dump() for m in prompt.messages]
-            ids: list[int] = self._tokenizer.apply_chat_template(
+            ids: Any = self._tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, tokenize=True
             )
+            if isinstance(ids, Mapping):  # transformers 5 returns a BatchEncoding
+                ids = ids["input_ids"]
             return list(ids)
         return list(self._tokenizer.encode(render_completion(prompt)))
 

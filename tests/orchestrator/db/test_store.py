@@ -39,6 +39,9 @@ TABLES = {
     "final_answers",
     "model_loads",
     "eval_runs",
+    "api_keys",
+    "jobs",
+    "job_items",
 }
 STAGES = [
     StageTiming(stage="tag", seconds=0.25, groups=1, loads=1, load_seconds=0.125),

@@ -1,0 +1,49 @@
+"""Turns API options into pipeline options within the server's budgets, runs the pipeline
+and records what the batch cost."""
+
+from __future__ import annotations
+
+from orchestrator.api.answers.schemas import AnswerOptions
+from orchestrator.api.errors import ApiError
+from orchestrator.api.services import ApiServices
+from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.trace import BatchReport
+
+
+def batch_options(services: ApiServices, options: AnswerOptions) -> BatchOptions:
+    """BatchOptions for a request; 400 when it asks for more than the budgets allow."""
+    s = services.settings
+    k = options.k or s.k
+    cap = min(options.max_experts or s.api_max_experts, s.api_max_experts)
+    if k > cap:
+        raise ApiError(400, f"k={k} exceeds the budget of {cap} experts per request", param="k")
+    max_tokens = options.max_tokens or s.expert_max_tokens
+    if max_tokens > s.api_max_tokens:
+        raise ApiError(
+            400,
+            f"max_tokens={max_tokens} exceeds the server's budget of {s.api_max_tokens}",
+            param="max_tokens",
+        )
+    if options.retrieval == "auto":
+        raise ApiError(
+            400, "retrieval 'auto' needs a retriever; none is configured", param="retrieval"
+        )
+    registry = services.deployment.registry
+    for name in [*(options.experts or []), *([options.aggregator] if options.aggregator else [])]:
+        registry.get(name)  # UnknownExpertError -> 404 naming the known experts
+    return BatchOptions(
+        k=k,
+        experts=options.experts,
+        aggregator=options.aggregator,
+        aggregation=options.aggregation or s.aggregation,
+        expert_max_tokens=max_tokens,
+        aggregator_max_tokens=min(s.aggregator_max_tokens, s.api_max_tokens),
+    )
+
+
+def answer_batch(services: ApiServices, questions: list[str], options: BatchOptions) -> BatchReport:
+    """Answer, store the traces, count tokens and loads. Input errors raise before any work."""
+    report = services.pipeline.run([Query(text=q) for q in questions], options)
+    services.deployment.store.save_batch(report)
+    services.metrics.observe_batch(report)
+    return report

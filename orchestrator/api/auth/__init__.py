@@ -1,0 +1,1 @@
+"""API keys (hashed, with roles) and the per-key rate limit."""

@@ -1,0 +1,62 @@
+"""Dependencies for the routes, as `Annotated` aliases: the services, the caller's key, and
+the admin requirement. Every endpoint but /healthz declares one of the key dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from orchestrator.api.auth.keys import ApiKeyInfo
+from orchestrator.api.errors import ApiError
+from orchestrator.api.services import ApiServices
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
+    """The caller's key: 401 when missing, unknown or revoked; 429 over the rate limit."""
+    presented = _presented_key(request)
+    if presented is None:
+        raise ApiError(
+            401, "missing API key: send 'Authorization: Bearer <key>'", code="missing_api_key"
+        )
+    info = services.keys.verify(presented)
+    if info is None:
+        raise ApiError(401, "invalid or revoked API key", code="invalid_api_key")
+    retry_after = services.limiter.check(info.id)
+    if retry_after is not None:
+        raise ApiError(
+            429,
+            f"rate limit of {services.limiter.per_minute} requests per minute reached; "
+            f"retry in {retry_after:g}s",
+            code="rate_limit_exceeded",
+        )
+    request.state.key = info
+    return info
+
+
+CallerDep = Annotated[ApiKeyInfo, Depends(current_key)]
+
+
+def admin_key(caller: CallerDep) -> ApiKeyInfo:
+    if caller.role != "admin":
+        raise ApiError(403, "this endpoint needs an admin key", code="admin_required")
+    return caller
+
+
+AdminDep = Annotated[ApiKeyInfo, Depends(admin_key)]

@@ -1,0 +1,83 @@
+"""/healthz (no key: the process answers), /readyz (database, broker when configured, an
+expert that can load) and /metrics (Prometheus text format)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.errors import ErrorResponse
+from orchestrator.runners import CeleryRunner, MicroBatchingRunner
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """The process is up (no key needed)."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={401: {"model": ErrorResponse}, 503: {"model": Readiness}},
+)
+def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Readiness:
+    """Whether the database, the broker (in distributed mode) and an expert are usable."""
+    checks: dict[str, str] = {}
+    try:
+        with services.deployment.store.sessions() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"failed: {type(exc).__name__}: {exc}"
+    runner = services.runner
+    inner = runner.inner if isinstance(runner, MicroBatchingRunner) else runner
+    if isinstance(inner, CeleryRunner):
+        try:
+            inner.check_reachable()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"failed: {exc}"
+    checks["experts"] = _expert_check(services)
+    ready = all(v == "ok" for v in checks.values())
+    if not ready:
+        response.status_code = 503
+    return Readiness(ready=ready, checks=checks)
+
+
+def _expert_check(services: ServicesDep) -> str:
+    """At least one enabled expert whose model can be found (its file exists, its backend is
+    importable); loading weights here would make the probe as slow as a model load."""
+    from workers.backends import backend_class
+    from workers.types import BackendError
+
+    problems = []
+    deployment = services.deployment
+    for expert in deployment.registry.all():
+        if not expert.enabled:
+            continue
+        try:
+            backend_class(expert.backend)
+            return "ok"
+        except BackendError as exc:
+            problems.append(f"{expert.name}: {exc}")
+    return "failed: no usable expert" + (f" ({'; '.join(problems)})" if problems else "")
+
+
+@router.get("/metrics", response_class=Response, responses={401: {"model": ErrorResponse}})
+def metrics(caller: CallerDep, services: ServicesDep) -> Response:
+    """Prometheus metrics: requests, latency, model loads, queue depth, tokens."""
+    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")

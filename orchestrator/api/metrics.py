@@ -1,0 +1,52 @@
+"""Prometheus metrics of one API process, in their own registry (so several apps in one
+process, as in tests, do not collide)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from orchestrator.trace import BatchReport
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "symoe_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "symoe_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120),
+        )
+        self.model_loads = Counter(
+            "symoe_model_loads", "model loads by expert", ["expert"], registry=self.registry
+        )
+        self.tokens = Counter(
+            "symoe_tokens", "tokens by kind (prompt, completion)", ["kind"], registry=self.registry
+        )
+        self.queries = Counter(
+            "symoe_queries", "queries answered by outcome", ["outcome"], registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "symoe_queue_depth",
+            "queries accepted and not yet answered (requests in flight and queued job items)",
+            registry=self.registry,
+        )
+
+    def observe_batch(self, report: BatchReport) -> None:
+        for load in report.loads:
+            self.model_loads.labels(expert=load.expert).inc()
+        for trace in report.traces:
+            self.queries.labels(outcome="error" if trace.error else "answered").inc()
+            for call in trace.calls:
+                self.tokens.labels(kind="prompt").inc(call.prompt_tokens)
+                self.tokens.labels(kind="completion").inc(call.completion_tokens)
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))

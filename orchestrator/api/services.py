@@ -1,0 +1,40 @@
+"""The long-lived objects behind the API, built once in the app's lifespan: the deployment,
+the pipeline (on a micro-batching runner, since requests arrive concurrently), the stores,
+the key store, the rate limiter and the metrics."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from orchestrator.api.auth.keys import KeyStore
+from orchestrator.api.auth.ratelimit import RateLimiter
+from orchestrator.api.metrics import Metrics
+from orchestrator.factory import Deployment
+from orchestrator.pipeline import Pipeline
+from orchestrator.runners import Runner
+from orchestrator.settings import Settings
+
+
+class ApiServices:
+    def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
+        self.settings = settings
+        self.deployment = deployment or Deployment(settings)
+        self.metrics = Metrics()
+        self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+
+    @cached_property
+    def runner(self) -> Runner:
+        return self.deployment.make_runner(microbatch=True)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return self.deployment.pipeline(runner=self.runner)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.deployment.store.sessions)
+
+    def close(self) -> None:
+        if "runner" in self.__dict__:
+            self.runner.close()
+        self.deployment.close()

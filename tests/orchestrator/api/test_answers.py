@@ -1,0 +1,67 @@
+"""POST /v1/answers: the answer and its trace, budgets, and every kind of bad input."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import MC
+
+
+def test_answers_a_question_with_its_trace_and_stores_it(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/answers",
+        json={"question": MC, "k": 2, "aggregation": "vote"},
+        headers=user_headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["extracted_answer"] == "B" and body["error"] is None
+    trace = body["trace"]
+    assert len(trace["recruitment"]["drawn"]) == 2
+    assert [c["stage"] for c in trace["calls"]] == ["experts", "experts"]
+    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
+    assert store.get_trace(trace["query_id"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"question": ""}, 422, "question"),
+        ({"question": "   "}, 422, "must not be blank"),
+        ({"question": 5}, 422, "question"),
+        ({}, 422, "question"),
+        ({"question": MC, "k": 0}, 422, "k"),
+        ({"question": MC, "k": 100}, 422, "k"),
+        ({"question": MC, "k": 9}, 400, "exceeds the budget of 8 experts"),
+        ({"question": MC, "k": 3, "max_experts": 2}, 400, "budget of 2 experts"),
+        ({"question": MC, "max_tokens": 100_000}, 400, "max_tokens"),
+        ({"question": MC, "experts": ["nope"]}, 404, "unknown expert 'nope'"),
+        ({"question": MC, "aggregator": "nope"}, 404, "unknown expert 'nope'"),
+        ({"question": MC, "aggregation": "magic"}, 422, "aggregation"),
+        ({"question": MC, "surprise": 1}, 422, "surprise"),
+    ],
+)
+def test_bad_input_gets_a_4xx_in_the_error_shape(
+    client: TestClient, user_headers: dict[str, str], body: object, status: int, fragment: str
+) -> None:
+    response = client.post("/v1/answers", json=body, headers=user_headers)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert fragment in error["message"] and error["type"]
+
+
+def test_malformed_json_and_oversized_bodies(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    headers = {**user_headers, "Content-Type": "application/json"}
+    response = client.post("/v1/answers", content=b"{not json", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "the request body is not valid JSON"
+    huge = b'{"question": "' + b"x" * 1_100_000 + b'"}'
+    response = client.post("/v1/answers", content=huge, headers=headers)
+    assert (
+        response.status_code == 413 and "exceeds the limit" in response.json()["error"]["message"]
+    )

@@ -1,0 +1,54 @@
+"""Keys: missing, wrong, revoked, role checks, rate limit; health needs none."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from orchestrator.api.app import create_app
+from orchestrator.settings import Settings
+
+from .conftest import MC, ScriptedDeployment, new_key
+
+
+def test_every_endpoint_but_health_needs_a_valid_key(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    missing = client.post("/v1/answers", json={"question": MC})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "missing_api_key"
+    wrong = client.post(
+        "/v1/answers", json={"question": MC}, headers={"Authorization": "Bearer sk-symoe-x-y"}
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
+    assert client.get("/readyz").status_code == 401
+    assert client.get("/metrics").status_code == 401
+
+
+def test_a_revoked_key_is_refused_at_once(client: TestClient) -> None:
+    keys = client.app.state.services.keys  # type: ignore[attr-defined]
+    created = keys.create("soon-revoked", "user")
+    headers = {"X-API-Key": created.key}
+    assert client.get("/readyz", headers=headers).status_code == 200
+    keys.revoke(created.id)
+    response = client.get("/readyz", headers=headers)
+    assert response.status_code == 401 and "revoked" in response.json()["error"]["message"]
+
+
+def test_keys_are_stored_hashed(client: TestClient) -> None:
+    key = new_key(client, "user")
+    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
+    with store.sessions() as session:
+        dumped = str([tuple(r) for r in session.execute(text("SELECT * FROM api_keys"))])
+    assert key not in dumped and key.split("-")[-1] not in dumped
+
+
+def test_the_rate_limit_answers_429_with_the_wait(api_settings: Settings) -> None:
+    settings = api_settings.model_copy(update={"api_rate_limit_per_minute": 3})
+    with TestClient(create_app(deployment=ScriptedDeployment(settings))) as client:
+        headers = {"Authorization": f"Bearer {new_key(client, 'user')}"}
+        codes = [client.get("/readyz", headers=headers).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        error = client.get("/readyz", headers=headers).json()["error"]
+        assert error["type"] == "rate_limit_error" and "retry in" in error["message"]
+        other = {"Authorization": f"Bearer {new_key(client, 'user')}"}
+        assert client.get("/readyz", headers=other).status_code == 200  # per key
