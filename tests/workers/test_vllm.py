@@ -93,7 +93,12 @@ def test_a_group_in_one_call_then_a_clean_swap_to_the_next_model(
     assert outcome.completions[3] is None and "exceeds the context" in str(outcome.item_errors[3])
 
     params = GenerationParams(max_tokens=8, stop=["\n"])
-    swapped = execute_group(pool, gemma, params, [Prompt.user("The capital of France is")])
+    few_shot = (  # a base model: plain few-shot completion
+        "Question: What is the capital of Italy?\nAnswer: Rome\n\n"
+        "Question: What is the capital of Spain?\nAnswer: Madrid\n\n"
+        "Question: What is the capital of France?\nAnswer:"
+    )
+    swapped = execute_group(pool, gemma, params, [Prompt.user(few_shot)])
     assert swapped.error is None and swapped.loaded
     assert pool.resident() == ["gemma3-270m"] and pool.stats.evictions == 1
     (completion,) = swapped.completions
