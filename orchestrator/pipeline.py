@@ -45,6 +45,9 @@ class BatchOptions(BaseModel):
     aggregator_max_tokens: int | None = None
     temperature: float | None = Field(default=None, description="override for expert calls")
     seed: int | None = Field(default=None, description="override of the generation seed")
+    replace_failed: bool = Field(
+        default=True, description="re-ask a failed expert's slot of another candidate"
+    )
 
 
 class Pipeline:
@@ -115,6 +118,10 @@ class Pipeline:
         fmts = [q.fmt or detect_format(q.text) for q in queries]
 
         expert_items = self._expert_stage(queries, plans, fmts, options, stages)
+        if options.replace_failed:
+            expert_items += self._replacements(
+                queries, plans, fmts, pool, expert_items, options, stages
+            )
         traces = []
         for q, tagging, plan in zip(queries, taggings, plans, strict=True):
             trace = Trace(
@@ -171,7 +178,9 @@ class Pipeline:
                         prompt=expert_prompt(q.text, fmt, completion, q.question_id),
                     )
                 )
+        return stages.run("experts", requests, self._expert_params(options))
 
+    def _expert_params(self, options: BatchOptions) -> Callable[[str], GenerationParams]:
         def params(name: str) -> GenerationParams:
             base = self._params(name, options.expert_max_tokens)
             update: dict[str, object] = {}
@@ -181,7 +190,45 @@ class Pipeline:
                 update["seed"] = options.seed
             return base.model_copy(update=update) if update else base
 
-        return stages.run("experts", requests, params)
+        return params
+
+    def _replacements(
+        self,
+        queries: list[Query],
+        plans: list[Recruitment],
+        fmts: list[AnswerFormat],
+        pool: list[str],
+        items: list[StageItem],
+        options: BatchOptions,
+        stages: StageExecutor,
+    ) -> list[StageItem]:
+        """Re-ask each failed slot of the heaviest candidate that did not fail in this batch;
+        the plan's notes say who replaced whom (the failure itself is noted by _collect)."""
+        failed = [i for i in items if i.completion is None]
+        if not failed:
+            return []
+        broken = {i.request.expert for i in failed}
+        by_key = {q.id: (q, plan, fmt) for q, plan, fmt in zip(queries, plans, fmts, strict=True)}
+        requests = []
+        for item in failed:
+            q, plan, fmt = by_key[item.request.key]
+            ranked = sorted(plan.weights, key=lambda n: -plan.weights[n]) or pool
+            candidates = [n for n in ranked if n not in broken and n in pool]
+            if not candidates:
+                plan.notes.append(f"experts: no candidate left to replace {item.request.expert}")
+                continue
+            name = candidates[item.request.slot % len(candidates)]
+            plan.notes.append(f"experts: {item.request.expert} replaced by {name}")
+            completion = self.registry.get(name).chat_format == "completion"
+            requests.append(
+                StageRequest(
+                    key=q.id,
+                    slot=item.request.slot,
+                    expert=name,
+                    prompt=expert_prompt(q.text, fmt, completion, q.question_id),
+                )
+            )
+        return stages.run("experts", requests, self._expert_params(options))
 
     def _params(self, expert: str, max_tokens: int | None) -> GenerationParams:
         params = self.registry.get(expert).generation

@@ -92,7 +92,8 @@ def test_a_failing_expert_leaves_the_others(make_pipeline: PipelineFactory) -> N
     ]
     pipeline, _ = make_pipeline(experts)
     report = pipeline.run(
-        [Query(text=f"{MC} {i}") for i in range(10)], BatchOptions(k=3, aggregation="vote")
+        [Query(text=f"{MC} {i}") for i in range(10)],
+        BatchOptions(k=3, aggregation="vote", replace_failed=False),
     )
     for t in report.traces:
         if set(t.recruitment.drawn) == {"broken"}:
@@ -101,6 +102,30 @@ def test_a_failing_expert_leaves_the_others(make_pipeline: PipelineFactory) -> N
             assert t.extracted_answer == "C"
             if "broken" in t.recruitment.drawn:
                 assert any("broken failed" in n for n in t.recruitment.notes)
+
+
+def test_a_failed_expert_is_replaced_by_the_next_candidate(
+    make_pipeline: PipelineFactory,
+) -> None:
+    experts = [
+        scripted_expert("ok", default="The answer is (C)."),
+        scripted_expert("also-ok", default="The answer is (C)."),
+        scripted_expert("broken", options={"fail_load": True}),
+    ]
+    pipeline, _ = make_pipeline(experts)
+    report = pipeline.run(
+        [Query(text=f"{MC} {i}") for i in range(12)], BatchOptions(k=3, aggregation="vote")
+    )
+    with_broken = [t for t in report.traces if "broken" in t.recruitment.drawn]
+    assert with_broken, "the seed draws the broken expert somewhere"
+    for t in report.traces:
+        assert t.error is None and t.extracted_answer == "C"
+        calls = [c for c in t.calls if c.stage == "experts"]
+        assert len(calls) == 3 and "broken" not in {c.expert for c in calls}
+    for t in with_broken:
+        replaced = [n for n in t.recruitment.notes if n.startswith("experts: broken replaced by")]
+        assert len(replaced) == t.recruitment.drawn.count("broken")
+        assert any("broken failed" in n for n in t.recruitment.notes)
 
 
 @pytest.mark.parametrize(
