@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     api_max_experts: int = Field(default=8, ge=1, le=64, description="per-request k budget")
     api_max_tokens: int = Field(default=2048, ge=1, description="per-request token budget")
     api_max_job_questions: int = Field(default=10_000, ge=1)
+    api_job_chunk_size: int = Field(
+        default=8, ge=1, le=256, description="job questions per pipeline batch (one transaction)"
+    )
     api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
 
     @field_validator("profile_file", mode="before")

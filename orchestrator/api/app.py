@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from orchestrator.api.answers.routes import router as answers_router
 from orchestrator.api.errors import error_response, install_error_handlers
 from orchestrator.api.health.routes import router as health_router
+from orchestrator.api.jobs.routes import router as jobs_router
 from orchestrator.api.services import ApiServices
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         services = ApiServices(settings, deployment)
         services.deployment.store  # noqa: B018 - migrate and sync experts before serving
         app.state.services = services
+        services.jobs.start()  # requeues jobs a stopped server left running
         try:
             yield
         finally:
@@ -39,7 +41,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, answers_router):
+    for router in (health_router, answers_router, jobs_router):
         app.include_router(router)
     if settings.api_cors_origins:
         app.add_middleware(

@@ -8,6 +8,8 @@ from functools import cached_property
 
 from orchestrator.api.auth.keys import KeyStore
 from orchestrator.api.auth.ratelimit import RateLimiter
+from orchestrator.api.jobs.executor import JobExecutor
+from orchestrator.api.jobs.store import JobStore
 from orchestrator.api.metrics import Metrics
 from orchestrator.factory import Deployment
 from orchestrator.pipeline import Pipeline
@@ -34,7 +36,19 @@ class ApiServices:
     def keys(self) -> KeyStore:
         return KeyStore(self.deployment.store.sessions)
 
+    @cached_property
+    def jobs(self) -> JobExecutor:
+        """The batch-job executor; started in the lifespan, stopped first on close."""
+        return JobExecutor(
+            JobStore(self.deployment.store.sessions),
+            lambda: self.pipeline.run,
+            self.metrics,
+            chunk_size=self.settings.api_job_chunk_size,
+        )
+
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.close()
         if "runner" in self.__dict__:
             self.runner.close()
         self.deployment.close()

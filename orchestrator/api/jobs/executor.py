@@ -1,0 +1,110 @@
+"""The background executor of batch jobs: one thread per API process takes the oldest
+queued job from the database and answers its items in chunks (one pipeline batch each, so
+the models of a chunk load once). After each chunk it stores the traces, the items' answers
+and the job's progress in one transaction, and it looks for a cancel between chunks.
+
+A server that dies mid-chunk has stored nothing of that chunk; on the next start `recover`
+puts its running jobs back in the queue and only the unanswered items are computed, so no
+item is answered twice and none is lost. One executor per database: a second API process on
+the same database would requeue the first one's running job when it starts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from orchestrator.api.jobs.store import JobStore, StoredJob
+from orchestrator.api.metrics import Metrics
+from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.trace import BatchReport
+
+log = logging.getLogger(__name__)
+
+RunBatch = Callable[[list[Query], BatchOptions], BatchReport]
+
+
+class JobExecutor:
+    def __init__(
+        self,
+        store: JobStore,
+        run_batch: Callable[[], RunBatch],
+        metrics: Metrics,
+        *,
+        chunk_size: int = 8,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self._run_batch = run_batch  # resolved on the first job: building a pipeline costs
+        self.metrics = metrics
+        self.chunk_size = chunk_size
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Requeue what a dead server left running, then start the worker thread."""
+        if self._thread is not None:
+            return
+        self.metrics.queue_depth.inc(self.store.recover())
+        self._thread = threading.Thread(target=self._loop, name="symoe-jobs", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """A job was submitted: look at the queue now instead of at the next poll."""
+        self._wake.set()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop after the chunk in flight; a job cut short goes back to the queue."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("job executor still busy after %.0fs; leaving it", timeout_s)
+            self._thread = None
+
+    # -- the worker thread --------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.store.claim_next()
+                if job is None:
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+                    continue
+                self._run(job)
+            except Exception:  # the database away for a moment: log, wait, try again
+                log.exception("job executor error")
+                self._stop.wait(self.poll_s)
+
+    def _run(self, job: StoredJob) -> None:
+        job_id = job.summary.id
+        options = BatchOptions.model_validate(job.request["batch_options"])
+        log.info("job %s: running (%d/%d done)", job_id, job.summary.completed, job.summary.total)
+        while True:
+            if self._stop.is_set():
+                self.store.requeue(job_id)
+                return
+            chunk = self.store.next_chunk(job_id, self.chunk_size)
+            if chunk is None:  # cancelled
+                log.info("job %s: stopped (cancelled)", job_id)
+                return
+            if not chunk:
+                self.store.finish(job_id)
+                log.info("job %s: done", job_id)
+                return
+            try:
+                report = self._run_batch()([Query(text=q) for _, q in chunk], options)
+                saved = self.store.save_chunk(job_id, [i for i, _ in chunk], report)
+            except Exception as exc:
+                log.exception("job %s failed", job_id)
+                # the chunk stored nothing: its items fail with the rest
+                failed = self.store.fail(job_id, f"{type(exc).__name__}: {exc}")
+                self.metrics.queue_depth.dec(failed)
+                return
+            if saved:
+                self.metrics.observe_batch(report)
+                self.metrics.queue_depth.dec(len(chunk))

@@ -1,0 +1,285 @@
+"""Database access for batch jobs. Every state change is one short transaction that starts
+with a conditional write on the job row (`... WHERE status = 'running'`), so a cancel and a
+chunk's results can never interleave: whichever commits first wins, on SQLite and PostgreSQL
+alike, and a chunk's traces, item results and the job's progress land together or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from orchestrator.api.jobs.schemas import JobItem, JobProgress, JobSummary
+from orchestrator.db.convert import batch_row
+from orchestrator.db.models import JobItemRow, JobRow, utcnow
+from orchestrator.trace import BatchReport
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another job of the same key already carries this Idempotency-Key."""
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    summary: JobSummary
+    key_id: str | None
+    request: dict[str, Any]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _summary(row: JobRow) -> JobSummary:
+    return JobSummary(
+        id=row.id,
+        status=row.status,
+        total=row.total,
+        completed=row.completed,
+        error=row.error,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+    )
+
+
+def _item(row: JobItemRow) -> JobItem:
+    return JobItem(
+        index=row.index,
+        question=row.question,
+        status=row.status,
+        answer=row.answer,
+        extracted=row.extracted,
+        query_id=row.query_id,
+        error=row.error,
+    )
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # -- the API side -------------------------------------------------------------------------
+
+    def create(
+        self,
+        job_id: str,
+        key_id: str | None,
+        idempotency_key: str | None,
+        request: dict[str, Any],
+        questions: list[str],
+    ) -> JobSummary:
+        """Store a queued job and its items in one transaction."""
+        now = utcnow()
+        row = JobRow(
+            id=job_id,
+            key_id=key_id,
+            idempotency_key=idempotency_key,
+            status="queued",
+            request=request,
+            total=len(questions),
+            completed=0,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+                session.flush()  # the job first: the items' foreign key needs it
+                session.add_all(
+                    JobItemRow(job_id=job_id, index=i, question=q, status="queued")
+                    for i, q in enumerate(questions)
+                )
+                return _summary(row)
+        except IntegrityError as exc:
+            if idempotency_key is not None:
+                raise IdempotencyKeyTaken(idempotency_key) from exc
+            raise
+
+    def find_idempotent(self, key_id: str | None, idempotency_key: str) -> StoredJob | None:
+        with self.sessions() as session:
+            row = session.scalar(
+                select(JobRow).where(
+                    JobRow.key_id == key_id, JobRow.idempotency_key == idempotency_key
+                )
+            )
+            return None if row is None else StoredJob(_summary(row), row.key_id, row.request)
+
+    def get(self, job_id: str) -> StoredJob | None:
+        with self.sessions() as session:
+            row = session.get(JobRow, job_id)
+            return None if row is None else StoredJob(_summary(row), row.key_id, row.request)
+
+    def items(self, job_id: str, offset: int, limit: int) -> list[JobItem]:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(JobItemRow)
+                .where(JobItemRow.job_id == job_id)
+                .order_by(JobItemRow.index)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_item(r) for r in rows]
+
+    def progress(self, job_id: str) -> JobProgress | None:
+        with self.sessions() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                return None
+            return JobProgress(
+                id=row.id,
+                status=row.status,
+                total=row.total,
+                completed=row.completed,
+                error=row.error,
+            )
+
+    def cancel(self, job_id: str) -> int | None:
+        """Cancel a queued or running job and its unanswered items; returns how many items
+        were cancelled, or None when the job had already finished."""
+        with self.sessions.begin() as session:
+            changed = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status.in_(("queued", "running")))
+                .values(status="cancelled", updated_at=utcnow())
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            items = session.execute(
+                update(JobItemRow)
+                .where(JobItemRow.job_id == job_id, JobItemRow.status == "queued")
+                .values(status="cancelled")
+            )
+            return int(items.rowcount)  # type: ignore[attr-defined]
+
+    # -- the executor side --------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Jobs left 'running' by a server that died go back to the queue; their answered
+        items stay answered. Returns how many items wait in queued jobs."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(JobRow).where(JobRow.status == "running").values(status="queued")
+            )
+            waiting = session.scalar(
+                select(func.count())
+                .select_from(JobItemRow)
+                .join(JobRow, JobRow.id == JobItemRow.job_id)
+                .where(JobRow.status == "queued", JobItemRow.status == "queued")
+            )
+            return int(waiting or 0)
+
+    def claim_next(self) -> StoredJob | None:
+        """The oldest queued job, now marked running (by this caller only)."""
+        while True:
+            with self.sessions() as session:
+                job_id = session.scalar(
+                    select(JobRow.id)
+                    .where(JobRow.status == "queued")
+                    .order_by(JobRow.created_at, JobRow.id)
+                    .limit(1)
+                )
+            if job_id is None:
+                return None
+            with self.sessions.begin() as session:
+                claimed = session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.status == "queued")
+                    .values(status="running", updated_at=utcnow())
+                )
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    row = session.get(JobRow, job_id)
+                    assert row is not None
+                    return StoredJob(_summary(row), row.key_id, row.request)
+            # another executor claimed it, or it was cancelled in between: look again
+
+    def next_chunk(self, job_id: str, size: int) -> list[tuple[int, str]] | None:
+        """The next unanswered items of a running job; None once it is no longer running."""
+        with self.sessions() as session:
+            status = session.scalar(select(JobRow.status).where(JobRow.id == job_id))
+            if status != "running":
+                return None
+            rows = session.execute(
+                select(JobItemRow.index, JobItemRow.question)
+                .where(JobItemRow.job_id == job_id, JobItemRow.status == "queued")
+                .order_by(JobItemRow.index)
+                .limit(size)
+            )
+            return [(index, question) for index, question in rows]
+
+    def save_chunk(self, job_id: str, indexes: list[int], report: BatchReport) -> bool:
+        """One transaction: the chunk's traces, its items' answers and the job's progress.
+        Returns False (and stores nothing) when the job stopped running meanwhile."""
+        with self.sessions.begin() as session:
+            claimed = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running")
+                .values(completed=JobRow.completed + len(indexes), updated_at=utcnow())
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            session.add(batch_row(report))
+            for index, trace in zip(indexes, report.traces, strict=True):
+                done = session.execute(
+                    update(JobItemRow)
+                    .where(
+                        JobItemRow.job_id == job_id,
+                        JobItemRow.index == index,
+                        JobItemRow.status == "queued",
+                    )
+                    .values(
+                        status="failed" if trace.error else "done",
+                        answer=trace.answer,
+                        extracted=trace.extracted_answer,
+                        query_id=trace.query_id,
+                        error=trace.error,
+                    )
+                )
+                if done.rowcount != 1:  # type: ignore[attr-defined]
+                    # answered elsewhere already: roll the whole chunk back, count nothing
+                    raise RuntimeError(f"job {job_id} item {index} is no longer queued")
+            return True
+
+    def finish(self, job_id: str) -> bool:
+        """Mark a running job done once none of its items waits."""
+        with self.sessions.begin() as session:
+            waiting = (
+                select(JobItemRow.index)
+                .where(JobItemRow.job_id == job_id, JobItemRow.status == "queued")
+                .exists()
+            )
+            done = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running", ~waiting)
+                .values(status="done", updated_at=utcnow())
+            )
+            return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def fail(self, job_id: str, error: str) -> int:
+        """Mark a running job failed and its unanswered items with it; returns how many."""
+        with self.sessions.begin() as session:
+            failed = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running")
+                .values(status="failed", error=error, updated_at=utcnow())
+            )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                return 0
+            items = session.execute(
+                update(JobItemRow)
+                .where(JobItemRow.job_id == job_id, JobItemRow.status == "queued")
+                .values(status="failed", error=error)
+            )
+            return int(items.rowcount)  # type: ignore[attr-defined]
+
+    def requeue(self, job_id: str) -> None:
+        """Give a running job back to the queue (the executor is stopping)."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running")
+                .values(status="queued", updated_at=utcnow())
+            )
