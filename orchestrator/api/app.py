@@ -15,6 +15,7 @@ from orchestrator.api.answers.routes import router as answers_router
 from orchestrator.api.errors import error_response, install_error_handlers
 from orchestrator.api.health.routes import router as health_router
 from orchestrator.api.jobs.routes import router as jobs_router
+from orchestrator.api.openai.routes import router as openai_router
 from orchestrator.api.services import ApiServices
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, answers_router, jobs_router):
+    for router in (health_router, answers_router, jobs_router, openai_router):
         app.include_router(router)
     if settings.api_cors_origins:
         app.add_middleware(

@@ -5,6 +5,7 @@ the key store, the rate limiter and the metrics."""
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from orchestrator.api.auth.keys import KeyStore
 from orchestrator.api.auth.ratelimit import RateLimiter
@@ -15,6 +16,9 @@ from orchestrator.factory import Deployment
 from orchestrator.pipeline import Pipeline
 from orchestrator.runners import Runner
 from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.api.openai.serving import OpenAIServing
 
 
 class ApiServices:
@@ -46,7 +50,16 @@ class ApiServices:
             chunk_size=self.settings.api_job_chunk_size,
         )
 
+    @cached_property
+    def openai(self) -> OpenAIServing:
+        """The OpenAI-compatible chat service; closed first, so completions in flight finish."""
+        from orchestrator.api.openai.serving import OpenAIServing  # it imports this module
+
+        return OpenAIServing(self)
+
     def close(self) -> None:
+        if "openai" in self.__dict__:
+            self.openai.close()
         if "jobs" in self.__dict__:
             self.jobs.close()
         if "runner" in self.__dict__:

@@ -1,0 +1,71 @@
+"""Routes of the OpenAI-compatible API: thin handlers over `ApiServices.openai`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.errors import ApiError, ErrorResponse, error_response
+from orchestrator.api.openai.protocol import (
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ModelCard,
+    ModelList,
+)
+from orchestrator.api.openai.serving import QUERY_ID_HEADER
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503)
+}
+_STREAM_DOC: dict[str, Any] = {
+    "description": "A chat completion; with `stream: true`, server-sent events of "
+    "`chat.completion.chunk` objects ending in `data: [DONE]` (see serving.py). Either way "
+    f"the `{QUERY_ID_HEADER}` header names the stored query.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletionResponse,
+    responses={**_ERRORS, 200: _STREAM_DOC},
+)
+async def create_chat_completion(
+    body: ChatCompletionRequest, caller: CallerDep, services: ServicesDep, response: Response
+) -> ChatCompletionResponse | Response:
+    """OpenAI chat completion by the committee ('symoe') or one expert; streams on request."""
+    serving = services.openai
+    chat = await run_in_threadpool(serving.prepare, body)
+    future = serving.submit(chat)
+    if body.stream:
+        return StreamingResponse(
+            serving.stream(chat, future),
+            media_type="text/event-stream",
+            headers={QUERY_ID_HEADER: chat.query.id, "Cache-Control": "no-cache"},
+        )
+    try:
+        completion = await serving.complete(chat, future)
+    except ApiError as exc:  # the query was stored without an answer: name it
+        failed = error_response(exc.status, exc.message, exc.param, exc.code)
+        failed.headers[QUERY_ID_HEADER] = chat.query.id
+        return failed
+    response.headers[QUERY_ID_HEADER] = chat.query.id
+    return completion
+
+
+@router.get("/models", response_model=ModelList, responses=_ERRORS)
+def list_models(caller: CallerDep, services: ServicesDep) -> ModelList:
+    """The models a chat completion can name: 'symoe' and every enabled expert."""
+    return services.openai.models()
+
+
+@router.get("/models/{model}", response_model=ModelCard, responses=_ERRORS)
+def retrieve_model(model: str, caller: CallerDep, services: ServicesDep) -> ModelCard:
+    """One model of the list; 404 when there is no such model."""
+    return services.openai.model(model)

@@ -1,0 +1,258 @@
+"""A real `symoe serve` process with the real llama.cpp experts, driven by the official
+`openai` SDK and by a LangChain chain (`ChatPromptTemplate | ChatSymoe | StrOutputParser`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from orchestrator.clients.langchain import ChatSymoe, SymoeAPIError
+from tests.conftest import shared_data_dir
+
+pytestmark = [pytest.mark.llamacpp, pytest.mark.embeddings, pytest.mark.slow]
+
+SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
+EXPERTS = {"smollm2-135m", "gemma3-270m"}
+QUESTION = "What is the capital of France?"
+# Small answers keep each committee (three expert calls and the aggregator) to seconds.
+SMALL: dict[str, Any] = {"max_tokens": 16, "extra_body": {"symoe": {"aggregation": "llm"}}}
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    db: Path
+
+    def openai(self, key: str | None = None) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=key or self.key, max_retries=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"symoe serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"symoe serve did not answer /healthz:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(symoe_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module, on a free loopback port, with its own database and the
+    session's models (the Gemma file is assembled once per test session)."""
+    data = tmp_path_factory.mktemp("openai-home")
+    shared = {name: symoe_home / name for name in ("models", "cache")}
+    for name, target in shared.items():
+        if target.exists():
+            (data / name).symlink_to(target, target_is_directory=True)
+    env = {
+        **os.environ,
+        "SYMOE_DATA_DIR": str(data),
+        "SYMOE_SHARED_DATA_DIR": str(shared_data_dir()),
+        "HF_HUB_OFFLINE": "1",
+    }
+    created = subprocess.run(
+        [*SYMOE, "keys", "create", "--role", "user", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)["key"]
+    port = free_port()
+    log = data / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*SYMOE, "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, proc, log)
+        yield Server(url=url, key=key, db=data / "symoe.db")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for name, target in shared.items():  # keep what this server built for later tests
+            src = data / name
+            if src.exists() and not src.is_symlink() and not target.exists():
+                src.rename(target)
+
+
+def test_openai_sdk_lists_models_and_completes_a_chat(server: Server) -> None:
+    client = server.openai()
+    assert {m.id for m in client.models.list()} == {"symoe", *EXPERTS}
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="symoe", messages=[{"role": "user", "content": QUESTION}], **SMALL
+    )
+    completion = raw.parse()
+    trace = completion.model_extra["symoe_trace"] if completion.model_extra else {}
+    assert raw.headers["x-symoe-query-id"] == trace["query_id"]
+    content = completion.choices[0].message.content
+    assert content and content.strip() and content == trace["answer"]
+    assert completion.choices[0].finish_reason in {"stop", "length"}
+    calls = trace["calls"]
+    assert [c["stage"] for c in calls].count("experts") == len(trace["recruitment"]["drawn"])
+    assert [c["expert"] for c in calls if c["stage"] == "aggregate"] == [
+        trace["recruitment"]["aggregator"]
+    ]
+    assert all(c["completion_tokens"] <= 16 for c in calls)
+    usage = completion.usage
+    assert usage is not None
+    assert usage.prompt_tokens == sum(c["prompt_tokens"] for c in calls) > 0
+    assert usage.completion_tokens == sum(c["completion_tokens"] for c in calls) > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_openai_sdk_streams_a_chat(server: Server) -> None:
+    stream = server.openai().chat.completions.create(
+        model="symoe",
+        messages=[{"role": "user", "content": QUESTION}],
+        stream=True,
+        stream_options={"include_usage": True},
+        **SMALL,
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] in {"stop", "length"} and not any(finishes[:-1])
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None
+    trace = (last.model_extra or {})["symoe_trace"]
+    assert text.strip() and text == trace["answer"]
+    assert last.usage.completion_tokens == sum(c["completion_tokens"] for c in trace["calls"])
+    assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
+
+
+def test_openai_sdk_calls_one_expert_and_reads_errors(server: Server) -> None:
+    client = server.openai()
+    completion = client.chat.completions.create(
+        model="smollm2-135m",
+        messages=[
+            {"role": "system", "content": "Answer in one word."},
+            {"role": "user", "content": QUESTION},
+        ],
+        max_tokens=8,
+    )
+    assert completion.model == "smollm2-135m"
+    trace = (completion.model_extra or {})["symoe_trace"]
+    assert [c["expert"] for c in trace["calls"]] == ["smollm2-135m"]
+    assert completion.usage is not None and completion.usage.completion_tokens <= 8
+
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert isinstance(missing.value.body, dict) and missing.value.body["param"] == "model"
+    with pytest.raises(openai.BadRequestError, match="exceeds the budget"):
+        client.chat.completions.create(
+            model="symoe",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"symoe": {"k": 64}},
+        )
+    with pytest.raises(openai.AuthenticationError):
+        server.openai(key="sk-symoe-nope").models.list()
+
+
+def test_langchain_chain_invokes_and_streams(server: Server) -> None:
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "You answer questions."), ("human", "{question}")]
+    )
+    model = ChatSymoe(
+        base_url=f"{server.url}/v1", api_key=server.key, aggregation="llm", max_tokens=16
+    )
+    chain = prompt | model | StrOutputParser()
+    answer = chain.invoke({"question": QUESTION})
+    assert isinstance(answer, str) and answer.strip()
+
+    pieces = list(chain.stream({"question": QUESTION}))
+    assert all(isinstance(p, str) for p in pieces) and "".join(pieces).strip()
+
+    message = model.invoke(QUESTION)
+    trace = message.response_metadata["symoe_trace"]
+    assert message.content == trace["answer"]
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["output_tokens"] == sum(
+        c["completion_tokens"] for c in trace["calls"]
+    )
+
+    with pytest.raises(SymoeAPIError, match="does not exist"):
+        ChatSymoe(base_url=server.url, api_key=server.key, model="nope").invoke("hi")
+
+
+def test_a_client_that_disconnects_mid_stream_leaves_the_batch_whole(server: Server) -> None:
+    body = {
+        "model": "symoe",
+        "messages": [{"role": "user", "content": "Name a large ocean."}],
+        "stream": True,
+        "max_tokens": 16,
+        "symoe": {"aggregation": "llm"},
+    }
+    headers = {"Authorization": f"Bearer {server.key}"}
+    with httpx.stream(
+        "POST", f"{server.url}/v1/chat/completions", json=body, headers=headers, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        query_id = response.headers["x-symoe-query-id"]
+        first = next(line for line in response.iter_lines() if line.startswith("data:"))
+        assert '"role":"assistant"' in first
+    # the connection is closed: the committee works on and stores the whole batch
+    deadline = time.monotonic() + 600
+    with sqlite3.connect(server.db) as conn:
+        while True:
+            row = conn.execute("select status from queries where id = ?", (query_id,)).fetchone()
+            if row is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert row == ("answered",)
+        (drawn_json,) = conn.execute(
+            "select drawn from plans where query_id = ?", (query_id,)
+        ).fetchone()
+        stages = [
+            s
+            for (s,) in conn.execute(
+                "select stage from model_calls where query_id = ?", (query_id,)
+            )
+        ]
+        (answer,) = conn.execute(
+            "select text from final_answers where query_id = ?", (query_id,)
+        ).fetchone()
+    assert stages.count("experts") == len(json.loads(drawn_json)) and stages.count("aggregate") == 1
+    assert answer.strip()
+    # and the server still serves
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
