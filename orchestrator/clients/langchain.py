@@ -7,7 +7,7 @@ orchestrator/api/openai/serving.py for what the server streams and when). Model 
 are not used by the server. Naming an expert (`model="smollm2-135m"`) is a direct call with
 every message. The answer's message carries the usage summed over every model call
 (`usage_metadata`) and, in `response_metadata`, the query id and the full `symoe_trace`.
-Needs `langchain-core` (the `dev` extra).
+Needs `langchain-core`: pip install "symoe[langchain]".
 """
 
 from __future__ import annotations
