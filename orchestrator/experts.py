@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -56,7 +57,9 @@ class ExpertsFile(BaseModel):
 
 
 class ExpertRegistry:
-    """The experts of one deployment, by name."""
+    """The experts of one deployment, by name. It is shared by concurrent requests: `put`
+    swaps in a new dict (copy on write, under a lock), so readers never see a half-made
+    change and Expert objects are never edited in place."""
 
     def __init__(self, experts: list[Expert]) -> None:
         names = [e.name for e in experts]
@@ -64,6 +67,7 @@ class ExpertRegistry:
         if dupes:
             raise ConfigError(f"duplicate expert names: {', '.join(dupes)}")
         self._experts = {e.name: e for e in experts}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._experts)
@@ -83,6 +87,16 @@ class ExpertRegistry:
 
     def select(self, names: list[str]) -> list[Expert]:
         return [self.get(n) for n in names]
+
+    def put(self, expert: Expert, *, new: bool) -> None:
+        """Add a `new` expert (ConfigError if its name is taken) or replace a known one
+        (UnknownExpertError if there is none)."""
+        with self._lock:
+            if new and expert.name in self._experts:
+                raise ConfigError(f"expert {expert.name!r} already exists")
+            if not new:
+                self.get(expert.name)
+            self._experts = {**self._experts, expert.name: expert}
 
 
 def load_experts(path: Path) -> ExpertRegistry:

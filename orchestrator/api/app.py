@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
+from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
 from orchestrator.api.errors import error_response, install_error_handlers
 from orchestrator.api.health.routes import router as health_router
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = ApiServices(settings, deployment)
         services.deployment.store  # noqa: B018 - migrate and sync experts before serving
+        services.admin.load_stored_experts()  # enabled flags, experts created over the API
         app.state.services = services
         services.jobs.start()  # requeues jobs a stopped server left running
         try:
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, answers_router, jobs_router, openai_router):
+    for router in (health_router, answers_router, jobs_router, admin_router, openai_router):
         app.include_router(router)
     if settings.api_cors_origins:
         app.add_middleware(

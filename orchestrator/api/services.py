@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from orchestrator.api.admin.service import AdminService
 from orchestrator.api.auth.keys import KeyStore
 from orchestrator.api.auth.ratelimit import RateLimiter
 from orchestrator.api.jobs.executor import JobExecutor
@@ -27,6 +28,7 @@ class ApiServices:
         self.deployment = deployment or Deployment(settings)
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+        self.admin = AdminService(self)
 
     @cached_property
     def runner(self) -> Runner:
@@ -35,6 +37,12 @@ class ApiServices:
     @cached_property
     def pipeline(self) -> Pipeline:
         return self.deployment.pipeline(runner=self.runner)
+
+    def rebuild_pipeline(self) -> None:
+        """A new pipeline over the active profile set (after an activation), swapped in at
+        once: requests in flight finish on the old one, the next ones take the new one."""
+        self.deployment.__dict__.pop("profile", None)  # Deployment.profile reads it again
+        self.__dict__["pipeline"] = self.deployment.pipeline(runner=self.runner)
 
     @cached_property
     def keys(self) -> KeyStore:

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from orchestrator.db.convert import batch_row, trace_from_row
 from orchestrator.db.eval_store import EvalRunStore
-from orchestrator.db.models import BatchRow, ExpertRow, ModelLoadRow, ProfileSetRow, QueryRow
+from orchestrator.db.models import (
+    BatchRow,
+    ExpertRow,
+    ModelCallRow,
+    ModelLoadRow,
+    PlanRow,
+    ProfileSetRow,
+    QueryRow,
+)
 from orchestrator.errors import InputError, SymoeError, UnknownExpertError
 from orchestrator.experts import Expert
 from orchestrator.trace import BatchReport, ModelLoad, StageTiming, Trace
@@ -34,6 +42,27 @@ _TRACE_PARTS = (
 
 class DuplicateBatchError(SymoeError):
     """The batch, or one of its query ids, is already stored; nothing of it was written."""
+
+
+class DuplicateExpertError(SymoeError):
+    """An expert of that name is already stored."""
+
+
+# Experts created through the API carry this key in their stored config (it is no Expert
+# field): the API server loads them again at start-up whatever experts.yaml declares. When
+# experts.yaml declares the same name, sync_experts overwrites the config and the key with it.
+API_CREATED = "_created_through_api"
+
+
+class PlanDigest(BaseModel):
+    """What recruitment statistics need of one stored query."""
+
+    skills: list[str]
+    drawn: list[str]
+    aggregator: str | None
+    weights: dict[str, float]
+    notes: list[str]
+    answered: list[tuple[int, str]]  # (slot, expert) of each expert call that answered
 
 
 class ProfileSetInfo(BaseModel):
@@ -236,13 +265,96 @@ class TraceStore(EvalRunStore):
 
     def list_experts(self) -> list[Expert]:
         """The stored experts by name, each with the database's `enabled` flag."""
+        return [Expert.model_validate(config) for config, _ in self.stored_experts()]
+
+    def stored_experts(self) -> list[tuple[dict[str, Any], bool]]:
+        """Each stored expert's config (with the database's `enabled`), not yet validated,
+        and whether it was created through the API."""
         with self._sessions() as session:
             rows = session.scalars(select(ExpertRow).order_by(ExpertRow.name))
-            return [Expert.model_validate({**r.config, "enabled": r.enabled}) for r in rows]
+            return [
+                ({**_sans_marker(r.config), "enabled": r.enabled}, bool(r.config.get(API_CREATED)))
+                for r in rows
+            ]
+
+    def add_expert(self, expert: Expert) -> None:
+        """Store an expert created through the API; DuplicateExpertError if the name is
+        taken (by any stored expert, also one that experts.yaml no longer declares)."""
+        config = {**expert.model_dump(mode="json"), API_CREATED: True}
+        row = ExpertRow(
+            name=expert.name,
+            backend=expert.backend,
+            model=expert.model,
+            config=config,
+            enabled=expert.enabled,
+        )
+        try:
+            with self._sessions.begin() as session:
+                if session.get(ExpertRow, expert.name) is not None:
+                    raise DuplicateExpertError(f"expert {expert.name!r} already exists")
+                session.add(row)
+        except IntegrityError:  # two creates racing
+            raise DuplicateExpertError(f"expert {expert.name!r} already exists") from None
+
+    def update_expert(self, expert: Expert) -> None:
+        """Replace a stored expert's config and `enabled` flag (it keeps its origin)."""
+        with self._sessions.begin() as session:
+            row = session.get(ExpertRow, expert.name)
+            if row is None:
+                raise UnknownExpertError(f"unknown expert {expert.name!r}")
+            config = expert.model_dump(mode="json")
+            if row.config.get(API_CREATED):
+                config[API_CREATED] = True
+            row.backend, row.model, row.config = expert.backend, expert.model, config
+            row.enabled = expert.enabled
+
+    # -- recruitment statistics -----------------------------------------------------------
+
+    def plan_digests(self, since: datetime | None = None, limit: int = 10_000) -> list[PlanDigest]:
+        """The newest `limit` stored queries (created at or after `since`, in UTC) as the
+        parts of their plans and calls that recruitment statistics count."""
+        newest = select(QueryRow.id).order_by(QueryRow.created_at.desc()).limit(limit)
+        if since is not None:
+            newest = newest.where(QueryRow.created_at >= since)
+        ids = newest.subquery()
+        with self._sessions() as session:
+            answered: dict[str, list[tuple[int, str]]] = {}
+            calls = session.execute(
+                select(ModelCallRow.query_id, ModelCallRow.slot, ModelCallRow.expert).where(
+                    ModelCallRow.stage == "experts", ModelCallRow.query_id.in_(select(ids.c.id))
+                )
+            )
+            for query_id, slot, expert in calls:
+                answered.setdefault(query_id, []).append((slot, expert))
+            plans = session.execute(
+                select(
+                    PlanRow.query_id,
+                    PlanRow.skills,
+                    PlanRow.drawn,
+                    PlanRow.aggregator,
+                    PlanRow.recruitment["weights"],
+                    PlanRow.recruitment["notes"],
+                ).where(PlanRow.query_id.in_(select(ids.c.id)))
+            )
+            return [
+                PlanDigest(
+                    skills=skills,
+                    drawn=drawn,
+                    aggregator=aggregator,
+                    weights=weights or {},
+                    notes=notes or [],
+                    answered=answered.get(query_id, []),
+                )
+                for query_id, skills, drawn, aggregator, weights, notes in plans
+            ]
 
 
 def _sans_enabled(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k != "enabled"}
+
+
+def _sans_marker(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != API_CREATED}
 
 
 def _profile_row(session: Session, name: str, version: int | None) -> ProfileSetRow:

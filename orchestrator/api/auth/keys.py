@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,12 @@ class ApiKeyInfo(BaseModel):
     role: Role
     created_at: datetime
     revoked_at: datetime | None = None
+
+    @field_validator("created_at", "revoked_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; every time the store writes is UTC.
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class CreatedKey(ApiKeyInfo):

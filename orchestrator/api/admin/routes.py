@@ -1,0 +1,141 @@
+"""Routes of /v1/admin; every one needs an admin key (a user key gets 403)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from orchestrator.api.admin.schemas import ExpertUpdate, KeyCreate, RecruitmentStats
+from orchestrator.api.auth.keys import ApiKeyInfo, CreatedKey
+from orchestrator.api.deps import AdminDep, ServicesDep
+from orchestrator.api.errors import ErrorResponse
+from orchestrator.db.store import ProfileSetInfo
+from orchestrator.experts import Expert
+from skills.profiles import ProfileSet
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorResponse} for code in (401, 403, 429, *codes)}
+
+
+Version = Annotated[
+    int | None,
+    Query(ge=1, le=2**31 - 1, description="a stored version (default: the newest)"),
+]
+
+
+# -- experts ------------------------------------------------------------------------------
+
+
+@router.get("/experts", response_model=list[Expert], responses=_errors())
+def list_experts(admin: AdminDep, services: ServicesDep) -> list[Expert]:
+    """Every expert the server knows, enabled or not (secret options hidden)."""
+    return services.admin.list_experts()
+
+
+@router.get("/experts/{name}", response_model=Expert, responses=_errors(404))
+def get_expert(name: str, admin: AdminDep, services: ServicesDep) -> Expert:
+    """One expert's configuration."""
+    return services.admin.get_expert(name)
+
+
+@router.post(
+    "/experts",
+    response_model=Expert,
+    status_code=status.HTTP_201_CREATED,
+    responses=_errors(400, 409, 413, 422),
+)
+def create_expert(body: Expert, admin: AdminDep, services: ServicesDep) -> Expert:
+    """Add an expert; it is stored and can be recruited from the next request on."""
+    return services.admin.create_expert(body)
+
+
+@router.patch("/experts/{name}", response_model=Expert, responses=_errors(400, 404, 413, 422))
+def update_expert(name: str, body: ExpertUpdate, admin: AdminDep, services: ServicesDep) -> Expert:
+    """Change some fields of an expert; stored, and used from the next request on."""
+    return services.admin.update_expert(name, body)
+
+
+@router.post("/experts/{name}/enable", response_model=Expert, responses=_errors(404))
+def enable_expert(name: str, admin: AdminDep, services: ServicesDep) -> Expert:
+    """Let the recruiter draw this expert again."""
+    return services.admin.set_enabled(name, True)
+
+
+@router.post("/experts/{name}/disable", response_model=Expert, responses=_errors(404))
+def disable_expert(name: str, admin: AdminDep, services: ServicesDep) -> Expert:
+    """Stop drawing this expert (requests in flight finish with it)."""
+    return services.admin.set_enabled(name, False)
+
+
+# -- profile sets -------------------------------------------------------------------------
+
+
+@router.get("/profile-sets", response_model=list[ProfileSetInfo], responses=_errors())
+def list_profile_sets(admin: AdminDep, services: ServicesDep) -> list[ProfileSetInfo]:
+    """Every stored profile set version, with the active one marked."""
+    return services.admin.list_profile_sets()
+
+
+@router.get("/profile-sets/{name}", response_model=ProfileSet, responses=_errors(404, 422))
+def get_profile_set(
+    name: str, admin: AdminDep, services: ServicesDep, version: Version = None
+) -> ProfileSet:
+    """One stored profile set with its skill scores (default: its newest version)."""
+    return services.admin.get_profile_set(name, version)
+
+
+@router.post(
+    "/profile-sets/{name}/activate", response_model=ProfileSetInfo, responses=_errors(404, 422)
+)
+def activate_profile_set(
+    name: str, admin: AdminDep, services: ServicesDep, version: Version = None
+) -> ProfileSetInfo:
+    """Make a stored profile set the one the recruiter reads, from the next request on."""
+    return services.admin.activate_profile_set(name, version)
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+
+@router.get("/keys", response_model=list[ApiKeyInfo], responses=_errors())
+def list_keys(admin: AdminDep, services: ServicesDep) -> list[ApiKeyInfo]:
+    """Every API key with its role and revocation time (never the key itself)."""
+    return services.admin.list_keys()
+
+
+@router.post(
+    "/keys",
+    response_model=CreatedKey,
+    status_code=status.HTTP_201_CREATED,
+    responses=_errors(400, 413, 422),
+)
+def create_key(body: KeyCreate, admin: AdminDep, services: ServicesDep) -> CreatedKey:
+    """Create a key; the response is the only time the key itself is shown."""
+    return services.admin.create_key(body.name, body.role)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=ApiKeyInfo, responses=_errors(404))
+def revoke_key(key_id: str, admin: AdminDep, services: ServicesDep) -> ApiKeyInfo:
+    """Revoke a key: requests with it get 401 from now on."""
+    return services.admin.revoke_key(key_id)
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+
+@router.get("/stats/recruitment", response_model=RecruitmentStats, responses=_errors(422))
+def recruitment_stats(
+    admin: AdminDep,
+    services: ServicesDep,
+    since: Annotated[
+        datetime | None, Query(description="count queries stored at or after this time")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000_000, description="newest queries counted")] = 10_000,
+) -> RecruitmentStats:
+    """Per expert draws, aggregations, mean weight and errors; per skill how often tagged."""
+    return services.admin.recruitment_stats(since, limit)
