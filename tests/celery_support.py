@@ -18,7 +18,7 @@ redis = pytest.importorskip("redis")
 from celery import Celery  # noqa: E402
 
 from workers.celery_app import make_celery_app  # noqa: E402
-from workers.process import running_worker, start_worker, stop, wait_ready  # noqa: E402
+from workers.process import REPO, running_worker, start_worker, stop, wait_ready  # noqa: E402
 
 BROKER = "redis://127.0.0.1:6379/9"
 BACKEND = "redis://127.0.0.1:6379/10"
@@ -70,6 +70,7 @@ def worker_env(tmp_path: Path, experts: list[dict[str, object]]) -> dict[str, st
 __all__ = [
     "BACKEND",
     "BROKER",
+    "REPO",
     "client_app",
     "flush_redis",
     "redis_keys",
