@@ -4,18 +4,18 @@ feature's router."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
-from orchestrator.api.errors import error_response, install_error_handlers
+from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.health.routes import router as health_router
 from orchestrator.api.jobs.routes import router as jobs_router
+from orchestrator.api.middleware import LimitsAndMetrics
 from orchestrator.api.openai.routes import router as openai_router
 from orchestrator.api.services import ApiServices
 from orchestrator.factory import Deployment
@@ -54,30 +54,5 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
             allow_headers=["*"],
         )
 
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                return error_response(400, "invalid Content-Length header")
-            if int(length) > settings.api_max_body_bytes:
-                return error_response(
-                    413,
-                    f"request body of {length} bytes exceeds the limit of "
-                    f"{settings.api_max_body_bytes} bytes",
-                )
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        services: ApiServices | None = getattr(request.app.state, "services", None)
-        if services is not None:
-            services.metrics.requests.labels(
-                method=request.method, route=path, status=str(response.status_code)
-            ).inc()
-            services.metrics.latency.labels(route=path).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(LimitsAndMetrics, max_body_bytes=settings.api_max_body_bytes)
     return app

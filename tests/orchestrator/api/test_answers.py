@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -65,3 +67,18 @@ def test_malformed_json_and_oversized_bodies(
     assert (
         response.status_code == 413 and "exceeds the limit" in response.json()["error"]["message"]
     )
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off_with_413(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
+        yield b'{"question": "'
+        for _ in range(20):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    headers = {**user_headers, "Content-Type": "application/json"}
+    response = client.post("/v1/answers", content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert "exceeds the limit of 1000000 bytes" in response.json()["error"]["message"]
