@@ -27,8 +27,6 @@ import os
 import platform
 import shlex
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +37,7 @@ from typing import Any
 import httpx
 import yaml
 
+from orchestrator.api.process import create_key, start_server
 from orchestrator.factory import Deployment
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.settings import Settings
@@ -74,46 +73,6 @@ def body_for(endpoint: str, question: str) -> dict[str, Any]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    """`symoe serve` in a subprocess, with its log in the data dir."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-        cmd = [sys.executable, "-m", "orchestrator.cli.main", "serve", "--port", str(port)]
-        cmd += ["--log-level", "warning"]
-        self.proc = subprocess.Popen(
-            cmd, env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-
-    def wait_ready(self, timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"symoe serve exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"symoe serve did not answer /healthz in {timeout_s}s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def load(
@@ -228,20 +187,6 @@ def overhead(
     }
 
 
-def create_key(env: dict[str, str]) -> str:
-    cli = [sys.executable, "-m", "orchestrator.cli.main"]
-    out = subprocess.run(
-        [*cli, "keys", "create", "--role", "user", "--name", "bench", "--json"],
-        env=env,
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key: str = json.loads(out.stdout)["key"]
-    return key
-
-
 def table(results: list[dict[str, Any]], overhead: dict[str, dict[str, float]]) -> str:
     lines = [
         "| endpoint | clients | requests | errors | req/s | p50 ms | p99 ms |",
@@ -305,18 +250,17 @@ def run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
     }
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.update({f"SYMOE_{k.upper()}": v for k, v in config.items()})
-    key = create_key(env)
+    key = create_key(env, name="bench")
     headers = {"Authorization": f"Bearer {key}"}
 
     settings = Settings(**{k: (None if v == "" else v) for k, v in config.items()})
     inproc = InProcess(settings)  # migrated and synced before the server starts
-    server = Server(env, free_port(), tmp / "serve.log")
+    server = start_server(env, tmp / "serve.log")
     results: list[dict[str, Any]] = []
     overheads: dict[str, dict[str, float]] = {}
     floor = float("nan")
     endpoints = [ANSWERS]
     try:
-        server.wait_ready()
         paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
         if CHAT in paths:
             endpoints.append(CHAT)

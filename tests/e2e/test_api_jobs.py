@@ -3,12 +3,9 @@ one starts on the same database, and the job finishes with every item answered e
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +16,8 @@ import httpx
 import pytest
 import yaml
 
-SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
+from orchestrator.api.process import create_key, start_server
+
 DEADLINE_S = 180.0
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
 
@@ -35,38 +33,15 @@ def wait_for(predicate: Callable[[], Any], what: str, proc: subprocess.Popen[byt
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(env: dict[str, str], log: Path) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """A `symoe serve` subprocess on a free loopback port, up once /healthz answers."""
-    port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [*SYMOE, "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_server(env, log)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-
-            def healthy() -> bool:
-                try:
-                    return client.get("/healthz").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(healthy, "/healthz", proc)
-            yield client, proc
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            yield client, server.proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
+        server.stop(graceful=False)
 
 
 def db_rows(env: dict[str, str], sql: str, *args: object) -> list[tuple[Any, ...]]:
@@ -103,16 +78,8 @@ def serve_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 def test_a_job_survives_a_killed_server_with_every_item_answered_once(
     serve_env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = subprocess.run(
-        [*SYMOE, "keys", "create", "--role", "user", "--json"],
-        env=serve_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
     headers = {
-        "Authorization": f"Bearer {json.loads(created.stdout)['key']}",
+        "Authorization": f"Bearer {create_key(serve_env)}",
         "Idempotency-Key": "nightly-batch-1",
     }
     questions = [f"{MC} (variant {i})" for i in range(40)]

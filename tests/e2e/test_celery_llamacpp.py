@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.aggregators import AGGREGATORS
 from orchestrator.experts import load_experts
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
-from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.runners import CeleryRunner
-from orchestrator.stages import StageExecutor
 from tests.celery_support import BACKEND, BROKER, client_app, flush_redis, running_worker
-from tests.orchestrator.conftest import FixedTagger
+from tests.orchestrator.conftest import build_pipeline
 
 pytestmark = [pytest.mark.redis, pytest.mark.llamacpp, pytest.mark.slow]
 
@@ -43,13 +40,7 @@ def test_twenty_queries_through_a_worker_with_the_local_models(
     }
     app = client_app()
     runner = CeleryRunner(app, timeout_s=300, retries=0)
-    pipeline = Pipeline(
-        registry=registry,
-        tagger=FixedTagger([]),
-        recruiter=SymbolicRecruiter(None, seed=0),
-        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, {"models_dir": str(models_dir)}),
-    )
+    pipeline = build_pipeline(registry, runner, spec_options={"models_dir": str(models_dir)})
     questions = [f"What is {a} + {a + 1}? Answer with a number." for a in range(20)]
     with running_worker(app, env, tmp_path / "worker.log"):
         report = pipeline.run(

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,12 +18,12 @@ import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
+from orchestrator.api.process import create_key, running_server
 from orchestrator.clients.langchain import ChatSymoe, SymoeAPIError
 from tests.conftest import shared_data_dir
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.embeddings, pytest.mark.slow]
 
-SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
 EXPERTS = {"smollm2-135m", "gemma3-270m"}
 QUESTION = "What is the capital of France?"
 # Small answers keep each committee (three expert calls and the aggregator) to seconds.
@@ -41,27 +38,6 @@ class Server:
 
     def openai(self, key: str | None = None) -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=key or self.key, max_retries=0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"symoe serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"symoe serve did not answer /healthz:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -79,39 +55,9 @@ def server(symoe_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "SYMOE_SHARED_DATA_DIR": str(shared_data_dir()),
         "HF_HUB_OFFLINE": "1",
     }
-    created = subprocess.run(
-        [*SYMOE, "keys", "create", "--role", "user", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert created.returncode == 0, created.stderr
-    key = json.loads(created.stdout)["key"]
-    port = free_port()
-    log = data / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*SYMOE, "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, proc, log)
-        yield Server(url=url, key=key, db=data / "symoe.db")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for name, target in shared.items():  # keep what this server built for later tests
-            src = data / name
-            if src.exists() and not src.is_symlink() and not target.exists():
-                src.rename(target)
+    key = create_key(env)
+    with running_server(env, data / "serve.log") as proc:
+        yield Server(url=proc.url, key=key, db=data / "symoe.db")
 
 
 def test_openai_sdk_lists_models_and_completes_a_chat(server: Server) -> None:

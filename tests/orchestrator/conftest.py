@@ -10,7 +10,7 @@ from orchestrator.aggregators import AGGREGATORS
 from orchestrator.experts import Expert, ExpertRegistry
 from orchestrator.pipeline import Pipeline
 from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.runners import InProcessRunner
+from orchestrator.runners import InProcessRunner, Runner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
 from orchestrator.trace import SkillTagging
@@ -48,6 +48,25 @@ def scripted_expert(name: str, default: str = "The answer is (A).", **kw: object
 PipelineFactory = Callable[..., tuple[Pipeline, ModelPool]]
 
 
+def build_pipeline(
+    registry: ExpertRegistry,
+    runner: Runner,
+    profile: ProfileSet | None = None,
+    skills: list[str] | None = None,
+    seed: int = 0,
+    spec_options: dict[str, object] | None = None,
+) -> Pipeline:
+    """A pipeline on `runner` with a fixed tagger and the symbolic recruiter."""
+    return Pipeline(
+        registry=registry,
+        tagger=FixedTagger(skills or []),
+        recruiter=SymbolicRecruiter(profile, seed=seed),
+        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
+        new_stages=lambda: StageExecutor(runner, registry, spec_options or {}),
+        profile=profile,
+    )
+
+
 @pytest.fixture
 def make_pipeline() -> PipelineFactory:
     def build(
@@ -57,16 +76,9 @@ def make_pipeline() -> PipelineFactory:
         budget_mb: int = 10_000,
         seed: int = 0,
     ) -> tuple[Pipeline, ModelPool]:
-        registry = ExpertRegistry(experts)
         pool = ModelPool(budget_mb)
-        runner = InProcessRunner(pool)
-        pipeline = Pipeline(
-            registry=registry,
-            tagger=FixedTagger(skills or []),
-            recruiter=SymbolicRecruiter(profile, seed=seed),
-            aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-            new_stages=lambda: StageExecutor(runner, registry, {}),
-            profile=profile,
+        pipeline = build_pipeline(
+            ExpertRegistry(experts), InProcessRunner(pool), profile, skills, seed
         )
         return pipeline, pool
 

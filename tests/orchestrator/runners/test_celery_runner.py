@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.aggregators import AGGREGATORS
 from orchestrator.errors import BrokerUnreachableError
 from orchestrator.experts import Expert, ExpertRegistry
 from orchestrator.pipeline import BatchOptions, BatchReport, Pipeline, Query
-from orchestrator.recruiters import SymbolicRecruiter
 from orchestrator.runners import CeleryRunner, MicroBatchingRunner, Runner
 from orchestrator.scheduler import Group, StageRequest
-from orchestrator.stages import StageExecutor
 from tests.celery_support import (
     client_app,
     flush_redis,
@@ -26,7 +23,7 @@ from tests.celery_support import (
     scripted,
     worker_env,
 )
-from tests.orchestrator.conftest import FixedTagger
+from tests.orchestrator.conftest import build_pipeline
 from workers.celery_app import pool_stats
 from workers.types import GenerationParams, ModelSpec, Prompt
 
@@ -43,15 +40,7 @@ def clean_redis() -> Iterator[None]:
 
 
 def _pipeline(experts: list[dict[str, object]], runner: Runner) -> Pipeline:
-    registry = ExpertRegistry([Expert.model_validate(e) for e in experts])
-    return Pipeline(
-        registry=registry,
-        tagger=FixedTagger([]),
-        recruiter=SymbolicRecruiter(None, seed=0),
-        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, {}),
-        profile=None,
-    )
+    return build_pipeline(ExpertRegistry([Expert.model_validate(e) for e in experts]), runner)
 
 
 def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None:

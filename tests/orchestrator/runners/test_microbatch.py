@@ -6,29 +6,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from orchestrator.aggregators import AGGREGATORS
 from orchestrator.experts import ExpertRegistry
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
-from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.runners import InProcessRunner, MicroBatchingRunner, Runner
 from orchestrator.scheduler import Group, GroupResult, StageRequest
-from orchestrator.stages import StageExecutor
-from tests.orchestrator.conftest import FixedTagger, scripted_expert
+from tests.orchestrator.conftest import build_pipeline, scripted_expert
 from workers.pool import ModelPool
 from workers.types import GenerationParams, ModelSpec, Prompt
 
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
-
-
-def _pipeline(registry: ExpertRegistry, runner: Runner) -> Pipeline:
-    return Pipeline(
-        registry=registry,
-        tagger=FixedTagger([]),
-        recruiter=SymbolicRecruiter(None, seed=0),
-        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, {}),
-        profile=None,
-    )
 
 
 def test_concurrent_queries_share_groups_and_keep_their_own_answers() -> None:
@@ -45,7 +31,7 @@ def test_concurrent_queries_share_groups_and_keep_their_own_answers() -> None:
     registry = ExpertRegistry(experts)
     pool = ModelPool(10_000)
     runner = MicroBatchingRunner(InProcessRunner(pool), window_s=0.3)
-    pipeline = _pipeline(registry, runner)
+    pipeline = build_pipeline(registry, runner)
     start = threading.Barrier(32)
 
     def ask(q: int) -> object:
