@@ -97,7 +97,16 @@ class Pipeline:
         return pool
 
     # -- the batch ----------------------------------------------------------------------------
-    def run(self, queries: list[Query], options: BatchOptions) -> BatchReport:
+    def run(
+        self,
+        queries: list[Query],
+        options: BatchOptions,
+        on_answer_text: Callable[[str, str], None] | None = None,
+    ) -> BatchReport:
+        """Answer a batch. `on_answer_text(query id, new text)` streams each final answer:
+        the aggregator's tokens as they are decoded where the runner streams, else the whole
+        answer once it exists (a vote, a fallback, a runner that returns whole completions);
+        the pieces of a query join to its trace's answer."""
         pool = self.validate(queries, options)
         started = time.perf_counter()
         batch_id = uuid.uuid4().hex
@@ -129,7 +138,7 @@ class Pipeline:
             )
             traces.append(trace)
         self._collect(traces, expert_items, fmts, "experts")
-        self._aggregate(traces, fmts, options, stages)
+        self._aggregate(traces, fmts, options, stages, on_answer_text)
         elapsed = time.perf_counter() - started
         for trace in traces:
             trace.seconds = elapsed
@@ -265,6 +274,7 @@ class Pipeline:
         fmts: list[AnswerFormat],
         options: BatchOptions,
         stages: StageExecutor,
+        on_answer_text: Callable[[str, str], None] | None = None,
     ) -> None:
         policy = self.aggregators[options.aggregation]
         requests = []
@@ -294,8 +304,18 @@ class Pipeline:
             else:
                 trace.answer = outcome.answer or ""
                 trace.extracted_answer = outcome.extracted
+        sent: dict[str, str] = {}  # query id -> answer text streamed so far
+
+        def stream(request: StageRequest, text: str) -> None:
+            sent[request.key] = sent.get(request.key, "") + text
+            if on_answer_text is not None:
+                on_answer_text(request.key, text)
+
         items = stages.run(
-            "aggregate", requests, lambda n: self._params(n, options.aggregator_max_tokens)
+            "aggregate",
+            requests,
+            lambda n: self._params(n, options.aggregator_max_tokens),
+            stream if on_answer_text is not None else None,
         )
         self._collect(traces, items, fmts, "aggregate")
         by_id = {t.query_id: t for t in traces}
@@ -318,3 +338,10 @@ class Pipeline:
                 )
                 trace.answer, trace.extracted_answer = outcome.answer or "", outcome.extracted
                 trace.recruitment.notes.append("aggregator failed: answered by vote")
+        if on_answer_text is not None:  # answers no model streamed: votes and fallbacks
+            for trace in traces:
+                streamed = sent.get(trace.query_id, "")
+                if trace.error is None and trace.answer.startswith(streamed):
+                    rest = trace.answer[len(streamed) :]
+                    if rest:
+                        on_answer_text(trace.query_id, rest)

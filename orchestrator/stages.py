@@ -3,6 +3,7 @@ the groups to the runner and keeps the stage's timing and model loads for the tr
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -23,7 +24,10 @@ class StageItem(BaseModel):
     error: str | None = None
 
 
+log = logging.getLogger(__name__)
+
 ParamsFor = Callable[[str], GenerationParams]
+RequestTextSink = Callable[[StageRequest, str], None]
 
 
 class StageExecutor:
@@ -40,9 +44,14 @@ class StageExecutor:
         return self.registry.get(expert).spec(**self.spec_options)
 
     def run(
-        self, stage: str, requests: list[StageRequest], params_for: ParamsFor
+        self,
+        stage: str,
+        requests: list[StageRequest],
+        params_for: ParamsFor,
+        on_text: RequestTextSink | None = None,
     ) -> list[StageItem]:
-        """Items in the order of `requests`."""
+        """Items in the order of `requests`. `on_text(request, new text)` streams each
+        completion as it is decoded where the runner can, else once it is whole."""
         if not requests:
             return []
         started = time.perf_counter()
@@ -53,7 +62,18 @@ class StageExecutor:
             {n: self.spec(n) for n in names},
             {n: params_for(n) for n in names},
         )
-        results = self.runner.run(groups)
+        streamed = on_text is not None and self.runner.streams
+        sink = None
+        if streamed and on_text is not None:
+            send = on_text
+
+            def sink(g: int, i: int, text: str) -> None:
+                try:
+                    send(groups[g].requests[i], text)
+                except Exception:  # a reader's failure must not fail the generation
+                    log.exception("streaming %s text failed", stage)
+
+        results = self.runner.run(groups, sink)
         by_request: dict[tuple[str, int, str], StageItem] = {}
         loads = 0
         load_seconds = 0.0
@@ -70,6 +90,10 @@ class StageExecutor:
                 by_request[(req.key, req.slot, req.expert)] = StageItem(
                     request=req, completion=comp, error=error
                 )
+        if on_text is not None and not streamed:
+            for item in by_request.values():
+                if item.completion is not None:
+                    on_text(item.request, item.completion.text)
         self.timings.append(
             StageTiming(
                 stage=stage,

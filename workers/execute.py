@@ -15,6 +15,7 @@ from workers.types import (
     ModelSpec,
     Prompt,
     PromptTooLongError,
+    TextSink,
 )
 
 
@@ -35,10 +36,12 @@ def execute_group(
     params: GenerationParams,
     prompts: list[Prompt],
     prefetch: list[ModelSpec] | None = None,
+    on_text: TextSink | None = None,
 ) -> GroupOutcome:
     """Acquire the model (loading it if needed), skip prompts that do not fit its context,
     and generate the rest in one call. Models in `prefetch` (the next groups' experts) start
-    loading in the background while this group generates, where the budget has room."""
+    loading in the background while this group generates, where the budget has room.
+    `on_text(prompt index, new text)` streams the completions as they are decoded."""
     started = time.perf_counter()
     outcome = GroupOutcome(completions=[])
     try:
@@ -62,7 +65,14 @@ def execute_group(
         )
     try:
         if fitting:
-            outputs = backend.generate([prompts[i] for i in fitting], params)
+            batch = [prompts[i] for i in fitting]
+            if on_text is None:
+                outputs = backend.generate(batch, params)
+            else:
+                sink = on_text
+                outputs = backend.generate_streaming(
+                    batch, params, lambda j, text: sink(fitting[j], text)
+                )
             for i, out in zip(fitting, outputs, strict=True):
                 completions[i] = out
     except BackendError as exc:

@@ -6,6 +6,7 @@ and (later) as Celery payloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -58,6 +59,10 @@ class Completion(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+
+
+# (prompt index, new text): how a backend hands out text as it decodes it
+TextSink = Callable[[int, str], None]
 
 
 class BackendError(RuntimeError):

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BrokerUnreachableError
-from orchestrator.runners.base import Runner
+from orchestrator.runners.base import GroupTextSink, Runner
 from orchestrator.scheduler import Group, GroupResult
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ class CeleryRunner(Runner):
         self.retries = retries
         self.resubmissions = 0  # groups sent again after a timeout or failure
 
-    def run(self, groups: list[Group]) -> list[GroupResult]:
+    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+        """Whole completions only: results come back through the result backend."""
         from celery.exceptions import TimeoutError as ResultTimeout
 
         if not groups:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 
-from orchestrator.runners.base import Runner
+from orchestrator.runners.base import GroupTextSink, Runner
 from orchestrator.scheduler import Group, GroupResult
+from workers.types import TextSink
 
 BucketKey = tuple[str, str, str]
 
@@ -28,8 +30,15 @@ class MicroBatchStats:
 
 
 @dataclass
+class _Part:
+    group: Group
+    future: Future[GroupResult]
+    on_text: TextSink | None  # this caller's stream for this group, if it wants one
+
+
+@dataclass
 class _Bucket:
-    parts: list[tuple[Group, Future[GroupResult]]] = field(default_factory=list)
+    parts: list[_Part] = field(default_factory=list)
     size: int = 0
 
 
@@ -40,17 +49,20 @@ class MicroBatchingRunner(Runner):
         if window_s < 0:
             raise ValueError("window_s must be >= 0")
         self.inner = inner
+        self.streams = inner.streams
         self.window_s = window_s
         self.max_group = max_group
         self.stats = MicroBatchStats()
         self._buckets: dict[BucketKey, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def run(self, groups: list[Group]) -> list[GroupResult]:
-        futures = [self._submit(g) for g in groups]
+    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+        futures = [
+            self._submit(g, partial(on_text, i) if on_text else None) for i, g in enumerate(groups)
+        ]
         return [f.result() for f in futures]
 
-    def _submit(self, group: Group) -> Future[GroupResult]:
+    def _submit(self, group: Group, on_text: TextSink | None) -> Future[GroupResult]:
         key = (group.stage, group.spec.model_dump_json(), group.params.model_dump_json())
         future: Future[GroupResult] = Future()
         full: _Bucket | None = None
@@ -62,7 +74,7 @@ class MicroBatchingRunner(Runner):
                 timer = threading.Timer(self.window_s, self._flush_key, args=(key, bucket))
                 timer.daemon = True
                 timer.start()
-            bucket.parts.append((group, future))
+            bucket.parts.append(_Part(group, future, on_text))
             bucket.size += len(group.requests)
             if bucket.size >= self.max_group:  # big enough: do not wait for the window
                 full = self._buckets.pop(key)
@@ -78,24 +90,24 @@ class MicroBatchingRunner(Runner):
         self._flush(bucket)
 
     def _flush(self, bucket: _Bucket) -> None:
-        first = bucket.parts[0][0]
+        first = bucket.parts[0].group
         merged = Group(
             stage=first.stage,
             spec=first.spec,
             params=first.params,
-            requests=[r for g, _ in bucket.parts for r in g.requests],
+            requests=[r for part in bucket.parts for r in part.group.requests],
         )
         with self._lock:
             self.stats.groups_sent += 1
         try:
-            result = self.inner.run([merged])[0]
+            result = self.inner.run([merged], _route_text(bucket))
         except Exception as exc:  # a runner reports failures; this guards the callers anyway
-            for _, fut in bucket.parts:
-                fut.set_exception(exc)
+            for part in bucket.parts:
+                part.future.set_exception(exc)
             return
-        for (group, fut), part in zip(bucket.parts, split_result(result, bucket), strict=True):
-            assert part.expert == group.spec.name
-            fut.set_result(part)
+        for part, piece in zip(bucket.parts, split_result(result[0], bucket), strict=True):
+            assert piece.expert == part.group.spec.name
+            part.future.set_result(piece)
 
     def close(self) -> None:
         self.inner.close()
@@ -106,8 +118,8 @@ def split_result(result: GroupResult, bucket: _Bucket) -> list[GroupResult]:
     parts: list[GroupResult] = []
     offset = 0
     errors = result.item_errors or [None] * len(result.completions)
-    for i, (group, _) in enumerate(bucket.parts):
-        n = len(group.requests)
+    for i, part in enumerate(bucket.parts):
+        n = len(part.group.requests)
         parts.append(
             result.model_copy(
                 update={
@@ -120,3 +132,19 @@ def split_result(result: GroupResult, bucket: _Bucket) -> list[GroupResult]:
         )
         offset += n
     return parts
+
+
+def _route_text(bucket: _Bucket) -> GroupTextSink | None:
+    """The merged group's stream, sent on to the caller each request came from."""
+    if not any(part.on_text for part in bucket.parts):
+        return None
+    owners: list[tuple[TextSink | None, int]] = [
+        (part.on_text, i) for part in bucket.parts for i in range(len(part.group.requests))
+    ]
+
+    def route(_group: int, index: int, text: str) -> None:
+        sink, local = owners[index]
+        if sink is not None:
+            sink(local, text)
+
+    return route

@@ -107,6 +107,23 @@ def test_openai_sdk_streams_a_chat(server: Server) -> None:
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
 
 
+def test_tokens_arrive_as_llama_cpp_decodes_them(server: Server) -> None:
+    stream = server.openai().chat.completions.create(
+        model="smollm2-135m",  # a direct call: its answer is long enough to see the pieces
+        messages=[{"role": "user", "content": "Name three colors."}],
+        max_tokens=16,
+        stream=True,
+    )
+    chunks = list(stream)
+    contents = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    trace = (chunks[-1].model_extra or {})["symoe_trace"]
+    (call,) = trace["calls"]
+    assert "".join(contents) == trace["answer"] == call["text"]
+    assert call["completion_tokens"] >= 6 and len(contents) >= 4  # not one piece at the end
+
+
 def test_openai_sdk_calls_one_expert_and_reads_errors(server: Server) -> None:
     client = server.openai()
     completion = client.chat.completions.create(

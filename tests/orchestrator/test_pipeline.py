@@ -146,3 +146,21 @@ def test_bad_input_is_refused_before_any_model_loads(
     with pytest.raises(error, match=message):
         pipeline.run([Query(text=text)], options)
     assert pool.stats.loads == 0
+
+
+@pytest.mark.parametrize("aggregation", ["llm", "vote"])
+def test_answers_stream_per_query_and_join_to_the_stored_answer(
+    make_pipeline: PipelineFactory, aggregation: str
+) -> None:
+    pipeline, _ = make_pipeline(_experts(3))
+    pieces: dict[str, list[str]] = {}
+    report = pipeline.run(
+        [Query(text=f"{MC} #{i}") for i in range(4)],
+        BatchOptions(k=2, aggregator="e0", aggregation=aggregation),
+        lambda query_id, text: pieces.setdefault(query_id, []).append(text),
+    )
+    for trace in report.traces:
+        mine = pieces[trace.query_id]
+        assert "".join(mine) == trace.answer != ""
+        # the aggregator's tokens as decoded (scripted: word by word); a vote in one piece
+        assert len(mine) == (len(trace.answer.split()) if aggregation == "llm" else 1)

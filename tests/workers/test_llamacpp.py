@@ -296,3 +296,22 @@ def test_sub_batches_respect_the_shared_kv_pool() -> None:
 def test_oversized_prompt_gets_a_group_of_its_own() -> None:
     groups = plan_sub_batches([10, 240, 10], 100, seq_ctx=250, kv_cells=250, n_seq_max=16)
     assert groups == [[0], [1], [2]]
+
+
+@pytest.mark.llamacpp
+def test_streaming_hands_out_each_prompts_text_as_it_is_decoded(
+    smollm2: LlamaCppBackend,
+) -> None:
+    prompts = [PARIS, FOUR, COLORS]
+    params = GenerationParams(max_tokens=32, temperature=0.0, stop=["\n3."])
+    pieces: list[tuple[int, str]] = []
+    streamed = smollm2.generate_streaming(prompts, params, lambda i, t: pieces.append((i, t)))
+    whole = smollm2.generate(prompts, params)
+    for i, completion in enumerate(streamed):
+        mine = [t for j, t in pieces if j == i]
+        assert "".join(mine) == completion.text == whole[i].text  # same tokens either way
+        assert len(mine) > 3  # token by token, not once at the end
+    # the three prompts decode together: their pieces interleave
+    order = [i for i, _ in pieces]
+    assert order.index(1) < len(order) - order[::-1].index(0) - 1
+    assert "\n3." not in "".join(t for j, t in pieces if j == 2)  # cut at the stop string

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from workers.types import Completion, GenerationParams, ModelSpec, Prompt
+from workers.types import Completion, GenerationParams, ModelSpec, Prompt, TextSink
 
 
 class LLMBackend(ABC):
@@ -24,6 +24,17 @@ class LLMBackend(ABC):
     @abstractmethod
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
         """One completion per prompt, in order."""
+
+    def generate_streaming(
+        self, prompts: list[Prompt], params: GenerationParams, on_text: TextSink
+    ) -> list[Completion]:
+        """`generate`, also handing each prompt's new text to `on_text` as it is decoded; the
+        pieces of a prompt join to its completion's text. Backends that cannot stream (this
+        default) hand over each prompt's whole text once it is done."""
+        completions = self.generate(prompts, params)
+        for i, completion in enumerate(completions):
+            on_text(i, completion.text)
+        return completions
 
     @abstractmethod
     def unload(self) -> None:

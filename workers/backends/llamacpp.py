@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +32,8 @@ from typing import Any
 
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
-from workers.backends.llamacpp_batch import BatchDecoder, plan_sub_batches
+from workers.backends.llamacpp_batch import BatchDecoder, Sequence, plan_sub_batches
+from workers.backends.streaming import TextStream
 from workers.models import resolve_model_path
 from workers.types import (
     BackendError,
@@ -40,6 +42,7 @@ from workers.types import (
     ModelSpec,
     Prompt,
     PromptTooLongError,
+    TextSink,
 )
 
 log = logging.getLogger(__name__)
@@ -250,6 +253,18 @@ class LlamaCppBackend(LLMBackend):
 
     # -- generation ----------------------------------------------------------------------
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
+        return self._generate(prompts, params, None)
+
+    def generate_streaming(
+        self, prompts: list[Prompt], params: GenerationParams, on_text: TextSink
+    ) -> list[Completion]:
+        """Token by token: each prompt's text goes out as it is decoded (held back only
+        where it could be the start of a stop string)."""
+        return self._generate(prompts, params, on_text)
+
+    def _generate(
+        self, prompts: list[Prompt], params: GenerationParams, on_text: TextSink | None
+    ) -> list[Completion]:
         loaded = self._require()
         token_lists = [self.tokenize(p) for p in prompts]
         for tokens in token_lists:
@@ -267,9 +282,8 @@ class LlamaCppBackend(LLMBackend):
             groups = [[i] for i in range(len(prompts))]
         results: list[Completion | None] = [None] * len(prompts)
         for group in groups:
-            for i, completion in zip(
-                group, self._run_group(loaded, token_lists, group, params), strict=True
-            ):
+            completions = self._run_group(loaded, token_lists, group, params, on_text)
+            for i, completion in zip(group, completions, strict=True):
                 results[i] = completion
         return [c for c in results if c is not None]
 
@@ -279,12 +293,26 @@ class LlamaCppBackend(LLMBackend):
         token_lists: list[list[int]],
         group: list[int],
         params: GenerationParams,
+        on_text: TextSink | None = None,
     ) -> list[Completion]:
         # The seed follows the prompt's position in the call, not in its sub-batch, so a
         # sampled answer is the same batched or sequential.
         seeds = [params.seed + i for i in group]
+        progress = None
+        if on_text is not None:
+            streams = [TextStream(partial(on_text, i), params.stop) for i in group]
+
+            def progress(index: int, seq: Sequence) -> None:
+                if seq.done:
+                    streams[index].finish(seq.output())
+                else:
+                    streams[index].update(seq.raw.decode("utf-8", errors="ignore"))
+
         start = time.perf_counter()
-        seqs = loaded.decoder.run([token_lists[i] for i in group], params, seeds)
+        seqs = loaded.decoder.run([token_lists[i] for i in group], params, seeds, progress)
+        if on_text is not None:
+            for stream, seq in zip(streams, seqs, strict=True):
+                stream.finish(seq.output())  # sequences that never decoded (no budget)
         # Prompts of a group share every decode call, so each gets an equal share of its
         # wall time; per-prompt latency inside a batch is not separable.
         share = (time.perf_counter() - start) / len(group)

@@ -89,14 +89,22 @@ class BatchDecoder:
         self._memory = lib.llama_get_memory(ctx)
         # One seq_id per token is all we use, hence n_seq_max=1 for the batch itself.
         self._batch = lib.llama_batch_init(n_batch, 0, 1)
+        self._on_progress: Callable[[int, Sequence], None] | None = None
 
     def close(self) -> None:
         self._lib.llama_batch_free(self._batch)
 
     def run(
-        self, prompts: list[list[int]], params: GenerationParams, seeds: list[int]
+        self,
+        prompts: list[list[int]],
+        params: GenerationParams,
+        seeds: list[int],
+        on_progress: Callable[[int, Sequence], None] | None = None,
     ) -> list[Sequence]:
-        """Decode a group of tokenised prompts together; one Sequence per prompt, in order."""
+        """Decode a group of tokenised prompts together; one Sequence per prompt, in order.
+        `on_progress(i, seq)` is called after each token a sequence accepts and once more
+        when it is done (for streaming)."""
+        self._on_progress = on_progress
         # A fresh cache per group: sequences of an earlier group must not be attended to.
         self._lib.llama_memory_clear(self._memory, True)
         seqs = [
@@ -177,6 +185,8 @@ class BatchDecoder:
             self._finish(seq)
         else:
             seq.pending.append(token)
+            if self._on_progress is not None:
+                self._on_progress(seq.seq_id, seq)
 
     @staticmethod
     def _hit_stop(seq: Sequence, stop: list[str]) -> bool:
@@ -191,3 +201,5 @@ class BatchDecoder:
         seq.done = True
         # Free its KV cells now so the rest of the group has room.
         self._lib.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
+        if self._on_progress is not None:
+            self._on_progress(seq.seq_id, seq)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from workers.backends.base import LLMBackend
-from workers.types import BackendError, Completion, GenerationParams, Prompt
+from workers.types import BackendError, Completion, GenerationParams, Prompt, TextSink
 
 
 class ScriptedBackend(LLMBackend):
@@ -44,6 +44,19 @@ class ScriptedBackend(LLMBackend):
                 )
             )
         return out
+
+    def generate_streaming(
+        self, prompts: list[Prompt], params: GenerationParams, on_text: TextSink
+    ) -> list[Completion]:
+        """Word by word, every prompt's first word before any second word (as a batched
+        decoder interleaves), so streaming is testable without a model."""
+        completions = self.generate(prompts, params)
+        pieces = [c.text.split(" ") if c.text else [] for c in completions]
+        for step in range(max((len(p) for p in pieces), default=0)):
+            for i, words in enumerate(pieces):
+                if step < len(words):
+                    on_text(i, (" " if step else "") + words[step])
+        return completions
 
     def unload(self) -> None:
         self.loaded = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -16,7 +17,7 @@ from orchestrator.api.openai.protocol import (
     ModelCard,
     ModelList,
 )
-from orchestrator.api.openai.serving import QUERY_ID_HEADER
+from orchestrator.api.openai.serving import QUERY_ID_HEADER, TextFeed
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -42,10 +43,11 @@ async def create_chat_completion(
     """OpenAI chat completion by the committee ('symoe') or one expert; streams on request."""
     serving = services.openai
     chat = await run_in_threadpool(serving.prepare, body)
-    future = serving.submit(chat)
-    if body.stream:
+    feed = TextFeed(asyncio.get_running_loop()) if body.stream else None
+    future = serving.submit(chat, feed)
+    if feed is not None:
         return StreamingResponse(
-            serving.stream(chat, future),
+            serving.stream(chat, future, feed),
             media_type="text/event-stream",
             headers={QUERY_ID_HEADER: chat.query.id, "Cache-Control": "no-cache"},
         )

@@ -16,30 +16,31 @@ before the response starts: the batch runs to its end and is stored in one trans
 whatever the client does, so a client that disconnects (streaming or not) leaves a whole
 batch in the database, never half of one.
 
-What streaming does, exactly. The backends generate whole completions (none streams tokens)
-and the aggregator writes last, so nothing of the answer exists before the batch is done.
-With `stream: true` the client gets at once the first chunk (role `assistant`, empty content)
-and the `X-Symoe-Query-Id` header, then an SSE comment line (`: waiting`) every few seconds
-while the committee works (SSE clients skip comments; it keeps proxies from closing an idle
-connection), then, as soon as the answer exists, the aggregator's answer (or the expert's, on
-a direct call) in word-sized content chunks that concatenate to exactly the stored answer,
-then a chunk with `finish_reason`, then `usage` and `symoe_trace` (on the finish chunk, or
-with `stream_options.include_usage` on a separate last chunk with no choices, as OpenAI
-does), then `data: [DONE]`. An error after the stream has started comes as one
-`data: {"error": {...}}` event (the OpenAI SDK raises it) and ends the stream.
+What streaming does, exactly. With `stream: true` the client gets at once the first chunk
+(role `assistant`, empty content) and the `X-Symoe-Query-Id` header; while the experts work,
+an SSE comment line (`: waiting`) every few seconds (SSE clients skip comments; it keeps
+proxies from closing an idle connection); then the answer's text as it is made: the
+aggregator's tokens as they are decoded (a direct call: the expert's) when the runner streams
+(the in-process runner with llama.cpp; other backends, and the Celery runner, hand over whole
+completions, which then arrive as one content chunk), and a vote's answer in one piece; then
+a chunk with `finish_reason`, then `usage` and `symoe_trace` (on the finish chunk, or with
+`stream_options.include_usage` on a separate last chunk with no choices, as OpenAI does),
+then `data: [DONE]`. The content chunks join to exactly the stored answer. An error after the
+stream has started comes as one `data: {"error": {...}}` event (the OpenAI SDK raises it) and
+ends the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -77,7 +78,20 @@ QUERY_ID_HEADER = "X-Symoe-Query-Id"
 # runner merges the groups of those running together, so this is also its fan-in.
 _WORKERS = 32
 _KEEPALIVE_S = 5.0
-_WORDS = re.compile(r"\s*\S+\s*")
+
+
+class TextFeed:
+    """Answer text handed from the worker thread that makes it to the event loop that
+    streams it (in order: each piece is queued on the loop by call_soon_threadsafe)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def put(self, text: str) -> None:
+        # a closed loop has nobody left to read: the batch goes on all the same
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, text)
 
 
 @dataclass(frozen=True)
@@ -224,23 +238,27 @@ class OpenAIServing:
         )
 
     # -- running (worker threads: runs to the end and stores whatever the client does) --------
-    def submit(self, chat: PreparedChat) -> Future[BatchReport]:
+    def submit(self, chat: PreparedChat, feed: TextFeed | None = None) -> Future[BatchReport]:
         metrics = self.services.metrics
         metrics.queue_depth.inc()
         try:
-            return self._executor.submit(self._run, chat)
+            return self._executor.submit(self._run, chat, feed)
         except RuntimeError:  # shut down
             metrics.queue_depth.dec()
             raise ApiError(503, "the server is shutting down") from None
 
-    def _run(self, chat: PreparedChat) -> BatchReport:
+    def _run(self, chat: PreparedChat, feed: TextFeed | None = None) -> BatchReport:
         services = self.services
         try:
             if chat.direct is not None:
-                report = self._run_direct(chat.query, chat.direct)
+                report = self._run_direct(chat.query, chat.direct, feed)
             else:
                 assert chat.options is not None
-                report = services.pipeline.run([chat.query], chat.options)
+                report = services.pipeline.run(
+                    [chat.query],
+                    chat.options,
+                    (lambda _query, text: feed.put(text)) if feed is not None else None,
+                )
                 if chat.unused_messages:
                     report.traces[0].recruitment.notes.append(
                         f"chat: {chat.unused_messages} earlier message(s) not used; "
@@ -255,11 +273,18 @@ class OpenAIServing:
         finally:
             services.metrics.queue_depth.dec()
 
-    def _run_direct(self, query: Query, call: DirectCall) -> BatchReport:
+    def _run_direct(
+        self, query: Query, call: DirectCall, feed: TextFeed | None = None
+    ) -> BatchReport:
         started = time.perf_counter()
         stages = self.services.deployment.new_stages(self.services.runner)
         request = StageRequest(key=query.id, expert=call.expert, prompt=call.prompt)
-        (item,) = stages.run("experts", [request], lambda _: call.params)
+        (item,) = stages.run(
+            "experts",
+            [request],
+            lambda _: call.params,
+            (lambda _request, text: feed.put(text)) if feed is not None else None,
+        )
         batch_id = uuid.uuid4().hex
         trace = Trace(
             query_id=query.id,
@@ -321,20 +346,42 @@ class OpenAIServing:
             symoe_trace=trace,
         )
 
-    async def stream(self, chat: PreparedChat, future: Future[BatchReport]) -> AsyncIterator[str]:
+    async def stream(
+        self, chat: PreparedChat, future: Future[BatchReport], feed: TextFeed
+    ) -> AsyncIterator[str]:
         """Server-sent events, as the module docstring describes."""
         waiting = asyncio.wrap_future(future)
+        sent = ""
         try:
             yield self._chunk(chat, [ChunkChoice(delta=Delta(role="assistant", content=""))])
-            while not (await asyncio.wait({waiting}, timeout=_KEEPALIVE_S))[0]:
+            while True:
+                piece = asyncio.ensure_future(feed.queue.get())
+                either: set[asyncio.Future[Any]] = {piece, waiting}
+                done, _ = await asyncio.wait(
+                    either, timeout=_KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                if piece in done:
+                    sent += piece.result()
+                    yield self._chunk(chat, [ChunkChoice(delta=Delta(content=piece.result()))])
+                    continue
+                piece.cancel()
+                if waiting in done:
+                    break
                 yield ": waiting\n\n"
+            while not feed.queue.empty():  # text queued before the batch finished
+                text = feed.queue.get_nowait()
+                sent += text
+                yield self._chunk(chat, [ChunkChoice(delta=Delta(content=text))])
             try:
                 trace = answered(waiting.result())
             except Exception as exc:
                 yield sse(ErrorResponse(error=error_body(exc)))
                 return
-            for piece in word_chunks(trace.answer):
-                yield self._chunk(chat, [ChunkChoice(delta=Delta(content=piece))])
+            if trace.answer.startswith(sent) and len(trace.answer) > len(sent):
+                rest = trace.answer[len(sent) :]
+                yield self._chunk(chat, [ChunkChoice(delta=Delta(content=rest))])
+            elif not trace.answer.startswith(sent):  # only if an aggregator died mid-answer
+                log.warning("chat %s: streamed text is not the stored answer", chat.id)
             finish = ChunkChoice(delta=Delta(), finish_reason=self._finish_reason(chat, trace))
             if chat.include_usage:
                 yield self._chunk(chat, [finish])
@@ -399,11 +446,6 @@ def usage_of(trace: Trace) -> Usage:
     return Usage(
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
     )
-
-
-def word_chunks(text: str) -> list[str]:
-    """Word-sized pieces (each word with the whitespace around it) that join back to `text`."""
-    return _WORDS.findall(text) if text.strip() else ([text] if text else [])
 
 
 def sse(model: BaseModel) -> str:

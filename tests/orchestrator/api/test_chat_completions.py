@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from fastapi.testclient import TestClient
 from orchestrator.api.answers.schemas import AnswerOptions
 from orchestrator.api.app import create_app
 from orchestrator.api.openai.protocol import ChatCompletionRequest, ChatMessage
-from orchestrator.api.openai.serving import word_chunks
+from orchestrator.api.openai.serving import TextFeed
 from orchestrator.api.services import ApiServices
 from orchestrator.settings import Settings
+from orchestrator.trace import BatchReport
 
 from .conftest import MC, ScriptedDeployment, scripted_experts
 
@@ -148,10 +150,14 @@ def test_streams_chunks_then_usage_and_trace_then_done(
     assert len(with_usage) == 1 and with_usage[0] is chunks[-1]
     trace = chunks[-1]["symoe_trace"]
     assert trace["query_id"] == query_id
-    text = "".join(
-        ch["delta"].get("content", "") for c in chunks for ch in c["choices"] if ch["delta"]
-    )
-    assert text == trace["answer"] and len(word_chunks(text)) > 1
+    pieces = [
+        ch["delta"]["content"]
+        for c in chunks
+        for ch in c["choices"]
+        if ch["delta"].get("content") and "role" not in ch["delta"]
+    ]
+    # the aggregator's text as it was made (the scripted backend streams word by word)
+    assert "".join(pieces) == trace["answer"] and len(pieces) == len(trace["answer"].split())
     finish = [ch for c in chunks for ch in c["choices"] if "finish_reason" in ch]
     assert [ch["finish_reason"] for ch in finish] == ["stop"]
     if include_usage:  # OpenAI's way: a last chunk with no choices carries the usage
@@ -162,10 +168,20 @@ def test_streams_chunks_then_usage_and_trace_then_done(
     assert services_of(client).deployment.store.get_trace(query_id) is not None
 
 
-def test_word_chunks_join_back_to_the_text() -> None:
-    for text in ["", " ", "one", " two  words\n", "a\n\nb c "]:
-        assert "".join(word_chunks(text)) == text
-    assert word_chunks("The answer is (B).") == ["The ", "answer ", "is ", "(B)."]
+def test_a_voted_answer_streams_in_one_piece(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    body = chat(stream=True, symoe={"k": 2, "aggregation": "vote"})
+    with client.stream("POST", URL, json=body, headers=user_headers) as response:
+        data = events(response.read().decode())
+    chunks = [d for d in data[:-1] if isinstance(d, dict)]
+    pieces = [
+        ch["delta"]["content"]
+        for c in chunks
+        for ch in c["choices"]
+        if ch["delta"].get("content") and "role" not in ch["delta"]
+    ]
+    assert pieces == [chunks[-1]["symoe_trace"]["answer"]]
 
 
 def test_lists_symoe_and_the_enabled_experts(
@@ -310,10 +326,12 @@ def test_a_client_leaving_mid_stream_leaves_the_batch_whole(
         symoe=AnswerOptions(k=2, aggregation="llm"),
     )
     prepared = serving.prepare(request)
-    future = serving.submit(prepared)
+    started: list[Future[BatchReport]] = []
 
     async def leave() -> str:
-        stream = serving.stream(prepared, future)
+        feed = TextFeed(asyncio.get_running_loop())
+        started.append(serving.submit(prepared, feed))
+        stream = serving.stream(prepared, started[0], feed)
         first = await anext(stream)  # the role chunk: the stream has started
         if how == "closed":  # the server closes the generator at a yield
             await stream.aclose()
@@ -325,9 +343,9 @@ def test_a_client_leaving_mid_stream_leaves_the_batch_whole(
                 await waiting
         return first
 
-    first = asyncio.run(leave())
+    first = asyncio.run(leave())  # its loop is closed afterwards: the feed has no reader
     assert '"role":"assistant"' in first
-    report = future.result(timeout=120)  # the batch ran on to its end ...
+    report = started[0].result(timeout=120)  # the batch ran on to its end ...
     stored = services.deployment.store.get_trace(prepared.query.id)
     assert stored is not None  # ... and was stored whole
     assert [c.stage for c in stored.calls] == ["experts", "experts", "aggregate"]

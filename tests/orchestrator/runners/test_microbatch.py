@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from orchestrator.experts import ExpertRegistry
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.runners import InProcessRunner, MicroBatchingRunner, Runner
+from orchestrator.runners.base import GroupTextSink
 from orchestrator.scheduler import Group, GroupResult, StageRequest
 from tests.orchestrator.conftest import build_pipeline, scripted_expert
 from workers.pool import ModelPool
@@ -58,7 +59,7 @@ class _Recording(Runner):
     def __init__(self) -> None:
         self.groups: list[Group] = []
 
-    def run(self, groups: list[Group]) -> list[GroupResult]:
+    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
         self.groups.extend(groups)
         g = groups[0]
         return [
@@ -99,3 +100,31 @@ def test_a_full_bucket_flushes_without_waiting_and_params_keep_groups_apart() ->
     quick = MicroBatchingRunner(_Recording(), window_s=0.05)
     quick.run([_group("p", 1), _group("q", 1, temperature=0.5)])
     assert quick.stats.groups_sent == 2  # different sampling never merges
+
+
+def test_each_caller_gets_only_its_own_streamed_text() -> None:
+    pool = ModelPool(10_000)
+    runner = MicroBatchingRunner(InProcessRunner(pool), window_s=0.3)
+    assert runner.streams
+    spec = ModelSpec(
+        name="a",
+        backend="scripted",
+        model="a",
+        options={"responses": {"x": "one two three", "y": "four five"}},
+    )
+
+    def group(key: str) -> Group:
+        request = StageRequest(key=key, expert="a", prompt=Prompt.user(key))
+        return Group(stage="experts", spec=spec, params=GenerationParams(), requests=[request])
+
+    got: dict[str, list[str]] = {"x": [], "y": []}
+    start = threading.Barrier(2)
+
+    def call(key: str) -> None:
+        start.wait()
+        runner.run([group(key)], lambda _g, _i, text: got[key].append(text))
+
+    with ThreadPoolExecutor(2) as executor:
+        list(executor.map(call, ["x", "y"]))
+    assert runner.stats.groups_sent == 1  # one merged group ...
+    assert got == {"x": ["one", " two", " three"], "y": ["four", " five"]}  # ... two streams
