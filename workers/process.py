@@ -3,6 +3,8 @@ development without compose, the benchmarks and the tests."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -46,13 +48,19 @@ def wait_ready(
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal the worker's whole process group (it leads its own session), so processes it
+    started (vLLM's engine core and workers) go with it instead of living on as orphans
+    holding gigabytes; whatever is left of the group once the worker is gone is killed."""
     if proc.poll() is None:
-        proc.send_signal(sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 @contextmanager

@@ -3,7 +3,10 @@ database: for local development, the API benchmark and the end-to-end tests."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,17 +54,18 @@ class ServerProcess:
     log: Path
 
     def stop(self, graceful: bool = True) -> None:
-        """Terminate (graceful: lets the server finish its shutdown) or kill it."""
+        """Terminate (graceful: lets the server finish its shutdown) or kill it, then kill
+        what is left of its process group (engine processes a backend started)."""
         if self.proc.poll() is None:
-            if graceful:
-                self.proc.terminate()
-            else:
-                self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def start_server(
@@ -76,6 +80,7 @@ def start_server(
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as a whole
         )
     server = ServerProcess(url=f"http://127.0.0.1:{port}", proc=proc, log=log)
     deadline = time.monotonic() + timeout_s

@@ -18,7 +18,7 @@ from workers.types import BackendError, GenerationParams, ModelSpec, Prompt
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 # vLLM's CPU backend reserves this share of RAM ("gpu" memory) for weights and KV cache
-CPU_OPTIONS = {"dtype": "bfloat16", "enforce_eager": True, "gpu_memory_utilization": 0.25}
+CPU_OPTIONS = {"dtype": "bfloat16", "enforce_eager": True, "gpu_memory_utilization": 0.1}
 
 
 def test_engine_kwargs_map_the_spec_and_extra_args() -> None:
