@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     api_job_chunk_size: int = Field(
         default=8, ge=1, le=256, description="job questions per pipeline batch (one transaction)"
     )
+    api_job_lease_s: float = Field(
+        default=30,
+        ge=1,
+        description="a running job whose executor has not beaten for this long is taken over",
+    )
     api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
 
     @field_validator("profile_file", mode="before")

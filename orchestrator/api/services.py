@@ -56,6 +56,7 @@ class ApiServices:
             lambda: self.pipeline.run,
             self.metrics,
             chunk_size=self.settings.api_job_chunk_size,
+            lease_s=self.settings.api_job_lease_s,
         )
 
     @cached_property

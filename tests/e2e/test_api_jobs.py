@@ -69,6 +69,7 @@ def serve_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
         "SYMOE_EXPERTS_FILE": str(experts_file),
         "SYMOE_PROFILE_FILE": "",
         "SYMOE_API_JOB_CHUNK_SIZE": "4",
+        "SYMOE_API_JOB_LEASE_S": "3",  # the killed server's job is taken over after 3 s
         "SYMOE_MICROBATCH_WINDOW_MS": "5",
     }
 

@@ -3,10 +3,11 @@ queued job from the database and answers its items in chunks (one pipeline batch
 the models of a chunk load once). After each chunk it stores the traces, the items' answers
 and the job's progress in one transaction, and it looks for a cancel between chunks.
 
-A server that dies mid-chunk has stored nothing of that chunk; on the next start `recover`
-puts its running jobs back in the queue and only the unanswered items are computed, so no
-item is answered twice and none is lost. One executor per database: a second API process on
-the same database would requeue the first one's running job when it starts."""
+While it works on a job, a heartbeat thread renews the job's lease (`updated_at`) every
+third of `lease_s`. A server that dies mid-chunk has stored nothing of that chunk and stops
+beating: once its lease runs out, any executor (the restarted server, or another API process
+on the same database) takes the job over and computes only the unanswered items, so no item
+is answered twice and none is lost. A live executor's job is never taken over."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from orchestrator.api.jobs.store import JobStore, StoredJob
+from orchestrator.api.jobs.store import ChunkConflictError, JobStore, StoredJob
 from orchestrator.api.metrics import Metrics
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.trace import BatchReport
@@ -33,21 +34,24 @@ class JobExecutor:
         *,
         chunk_size: int = 8,
         poll_s: float = 1.0,
+        lease_s: float = 30.0,
     ) -> None:
         self.store = store
         self._run_batch = run_batch  # resolved on the first job: building a pipeline costs
         self.metrics = metrics
         self.chunk_size = chunk_size
-        self.poll_s = poll_s
+        self.poll_s = min(poll_s, lease_s / 3)
+        self.lease_s = lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Requeue what a dead server left running, then start the worker thread."""
+        """Start the worker thread (jobs a dead server left running are taken over once
+        their lease runs out)."""
         if self._thread is not None:
             return
-        self.metrics.queue_depth.inc(self.store.recover())
+        self.metrics.queue_depth.inc(self.store.waiting_items())
         self._thread = threading.Thread(target=self._loop, name="symoe-jobs", daemon=True)
         self._thread.start()
 
@@ -70,7 +74,7 @@ class JobExecutor:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.claim_next()
+                job = self.store.claim_next(self.lease_s)
                 if job is None:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
@@ -81,6 +85,25 @@ class JobExecutor:
                 self._stop.wait(self.poll_s)
 
     def _run(self, job: StoredJob) -> None:
+        done = threading.Event()
+        beating = threading.Thread(
+            target=self._beat, args=(job.summary.id, done), name="symoe-jobs-lease", daemon=True
+        )
+        beating.start()
+        try:
+            self._run_chunks(job)
+        finally:
+            done.set()
+            beating.join()
+
+    def _beat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.lease_s / 3):
+            try:
+                self.store.beat(job_id)
+            except Exception:  # the database away for a moment: the next beat may reach it
+                log.exception("job %s: lease renewal failed", job_id)
+
+    def _run_chunks(self, job: StoredJob) -> None:
         job_id = job.summary.id
         options = BatchOptions.model_validate(job.request["batch_options"])
         log.info("job %s: running (%d/%d done)", job_id, job.summary.completed, job.summary.total)
@@ -99,6 +122,9 @@ class JobExecutor:
             try:
                 report = self._run_batch()([Query(text=q) for _, q in chunk], options)
                 saved = self.store.save_chunk(job_id, [i for i, _ in chunk], report)
+            except ChunkConflictError:  # another executor took the job over: leave it to it
+                log.warning("job %s: taken over by another executor", job_id)
+                return
             except Exception as exc:
                 log.exception("job %s failed", job_id)
                 # the chunk stored nothing: its items fail with the rest

@@ -6,7 +6,7 @@ alike, and a chunk's traces, item results and the job's progress land together o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -28,6 +28,10 @@ class StoredJob:
     summary: JobSummary
     key_id: str | None
     request: dict[str, Any]
+
+
+class ChunkConflictError(RuntimeError):
+    """Another executor answered an item of this chunk: the chunk is rolled back whole."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -157,37 +161,40 @@ class JobStore:
 
     # -- the executor side --------------------------------------------------------------------
 
-    def recover(self) -> int:
-        """Jobs left 'running' by a server that died go back to the queue; their answered
-        items stay answered. Returns how many items wait in queued jobs."""
-        with self.sessions.begin() as session:
-            session.execute(
-                update(JobRow).where(JobRow.status == "running").values(status="queued")
-            )
+    def waiting_items(self) -> int:
+        """Items not yet answered in queued or running jobs (for the queue-depth gauge)."""
+        with self.sessions() as session:
             waiting = session.scalar(
                 select(func.count())
                 .select_from(JobItemRow)
                 .join(JobRow, JobRow.id == JobItemRow.job_id)
-                .where(JobRow.status == "queued", JobItemRow.status == "queued")
+                .where(JobRow.status.in_(("queued", "running")), JobItemRow.status == "queued")
             )
             return int(waiting or 0)
 
-    def claim_next(self) -> StoredJob | None:
-        """The oldest queued job, now marked running (by this caller only)."""
+    def claim_next(self, lease_s: float) -> StoredJob | None:
+        """The oldest job to work on, now held by this caller: a queued one, or a running one
+        whose executor stopped beating (`updated_at` older than `lease_s`: its server died).
+        A live executor's job is never taken, whichever process looks."""
         while True:
+            stale = utcnow() - timedelta(seconds=lease_s)
+            claimable = (JobRow.status == "queued") | (
+                (JobRow.status == "running") & (JobRow.updated_at < stale)
+            )
             with self.sessions() as session:
-                job_id = session.scalar(
-                    select(JobRow.id)
-                    .where(JobRow.status == "queued")
+                found = session.execute(
+                    select(JobRow.id, JobRow.updated_at)
+                    .where(claimable)
                     .order_by(JobRow.created_at, JobRow.id)
                     .limit(1)
-                )
-            if job_id is None:
+                ).first()
+            if found is None:
                 return None
+            job_id, seen = found
             with self.sessions.begin() as session:
-                claimed = session.execute(
+                claimed = session.execute(  # only if nobody claimed or beat since we looked
                     update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == "queued")
+                    .where(JobRow.id == job_id, JobRow.updated_at == seen, claimable)
                     .values(status="running", updated_at=utcnow())
                 )
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
@@ -195,6 +202,15 @@ class JobStore:
                     assert row is not None
                     return StoredJob(_summary(row), row.key_id, row.request)
             # another executor claimed it, or it was cancelled in between: look again
+
+    def beat(self, job_id: str) -> None:
+        """The executor working on a running job is alive (renews its lease)."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running")
+                .values(updated_at=utcnow())
+            )
 
     def next_chunk(self, job_id: str, size: int) -> list[tuple[int, str]] | None:
         """The next unanswered items of a running job; None once it is no longer running."""
@@ -240,7 +256,7 @@ class JobStore:
                 )
                 if done.rowcount != 1:  # type: ignore[attr-defined]
                     # answered elsewhere already: roll the whole chunk back, count nothing
-                    raise RuntimeError(f"job {job_id} item {index} is no longer queued")
+                    raise ChunkConflictError(f"job {job_id} item {index} is no longer queued")
             return True
 
     def finish(self, job_id: str) -> bool:

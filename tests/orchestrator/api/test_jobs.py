@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -313,8 +314,9 @@ def test_a_chunk_that_raises_fails_the_job_and_its_remaining_items(
 def test_a_job_left_running_is_resumed_without_redoing_answered_items(
     api_settings: Settings,
 ) -> None:
-    """What a server killed mid-job leaves behind: a 'running' job with some items answered.
-    The next server requeues it and answers only the rest (the e2e test kills a real one)."""
+    """What a server killed mid-job leaves behind: a 'running' job with some items answered
+    and a lease run out. The next server takes it over and answers only the rest (the e2e
+    test kills a real one)."""
     with TestClient(create_app(deployment=ScriptedDeployment(api_settings))) as client:
         key = client.app.state.services.keys.create("u", "user")  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {key.key}"}
@@ -325,8 +327,11 @@ def test_a_job_left_running_is_resumed_without_redoing_answered_items(
             "id"
         ]
         with sessions.begin() as session:
-            session.get(JobRow, job_id).status = "running"  # type: ignore[union-attr]
-            session.get(JobRow, job_id).completed = 2  # type: ignore[union-attr]
+            job = session.get(JobRow, job_id)
+            assert job is not None
+            # its server died a minute ago: no heartbeat since, the lease has run out
+            job.status, job.completed = "running", 2
+            job.updated_at = datetime.now(UTC) - timedelta(seconds=60)
             for index in (0, 1):
                 item = session.get(JobItemRow, (job_id, index))
                 assert item is not None
@@ -343,3 +348,30 @@ def test_a_job_left_running_is_resumed_without_redoing_answered_items(
         assert all(i["status"] == "done" and i["extracted"] == "B" for i in items[2:])
         with sessions() as session:  # only the three unanswered items were computed
             assert session.scalar(select(func.count()).select_from(QueryRow)) == 3
+
+
+def test_a_live_executors_job_is_not_taken_over_until_its_lease_runs_out(
+    api_settings: Settings,
+) -> None:
+    """A second API process on the same database: it leaves a job alone while the executor
+    holding it beats, and takes it over once the beats stop for longer than the lease."""
+    settings = api_settings.model_copy(update={"api_job_lease_s": 5.0})
+    with TestClient(create_app(deployment=ScriptedDeployment(settings))) as client:
+        key = client.app.state.services.keys.create("u", "user")  # type: ignore[attr-defined]
+        headers = {"Authorization": f"Bearer {key.key}"}
+        services = client.app.state.services  # type: ignore[attr-defined]
+        services.jobs.close()  # this "other process" holds the job but does no work
+        job_id = client.post("/v1/jobs", json={"questions": questions(3)}, headers=headers).json()[
+            "id"
+        ]
+        store = services.jobs.store
+        assert store.claim_next(5.0).summary.id == job_id  # held, as a live executor would
+
+        with TestClient(create_app(deployment=ScriptedDeployment(settings))) as second:
+            for _ in range(6):  # three seconds of beats: the second server must keep off
+                store.beat(job_id)
+                time.sleep(0.5)
+                status = second.get(f"/v1/jobs/{job_id}", headers=headers).json()
+                assert status["status"] == "running" and status["completed"] == 0
+            body = finished(second, job_id, headers)  # beats stopped: taken over
+        assert body["status"] == "done" and body["completed"] == 3
