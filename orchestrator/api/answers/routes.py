@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
 from orchestrator.api.answers.service import answer_batch, batch_options
 from orchestrator.api.deps import CallerDep, ServicesDep
-from orchestrator.api.errors import ErrorResponse
+from orchestrator.api.errors import ApiError, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -17,11 +17,9 @@ router = APIRouter(prefix="/v1", tags=["answers"])
     response_model=AnswerResponse,
     responses={code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)},
 )
-def create_answer(body: AnswerRequest, caller: CallerDep, services: ServicesDep) -> AnswerResponse:
+def create_answer(body: AnswerRequest, caller: CallerDep, services: ServicesDep) -> Response:
     """Answer one question with a recruited committee; returns the answer and its trace."""
     if not body.question.strip():
-        from orchestrator.api.errors import ApiError
-
         raise ApiError(422, "question: must not be blank", param="question")
     options = batch_options(services, body)
     services.metrics.queue_depth.inc()
@@ -30,9 +28,9 @@ def create_answer(body: AnswerRequest, caller: CallerDep, services: ServicesDep)
     finally:
         services.metrics.queue_depth.dec()
     trace = report.traces[0]
-    return AnswerResponse(
-        answer=trace.answer,
-        extracted_answer=trace.extracted_answer,
-        error=trace.error,
-        trace=trace,
+    answer = AnswerResponse(
+        answer=trace.answer, extracted_answer=trace.extracted_answer, error=trace.error, trace=trace
     )
+    # serialised once, here: returning the model would make FastAPI validate the whole trace
+    # again against response_model (which stays, for the schema)
+    return Response(answer.model_dump_json(), media_type="application/json")

@@ -38,8 +38,8 @@ _STREAM_DOC: dict[str, Any] = {
     responses={**_ERRORS, 200: _STREAM_DOC},
 )
 async def create_chat_completion(
-    body: ChatCompletionRequest, caller: CallerDep, services: ServicesDep, response: Response
-) -> ChatCompletionResponse | Response:
+    body: ChatCompletionRequest, caller: CallerDep, services: ServicesDep
+) -> Response:
     """OpenAI chat completion by the committee ('symoe') or one expert; streams on request."""
     serving = services.openai
     chat = await run_in_threadpool(serving.prepare, body)
@@ -57,8 +57,12 @@ async def create_chat_completion(
         failed = error_response(exc.status, exc.message, exc.param, exc.code)
         failed.headers[QUERY_ID_HEADER] = chat.query.id
         return failed
-    response.headers[QUERY_ID_HEADER] = chat.query.id
-    return completion
+    # serialised once, here (FastAPI would validate the whole trace again otherwise)
+    return Response(
+        completion.model_dump_json(),
+        media_type="application/json",
+        headers={QUERY_ID_HEADER: chat.query.id},
+    )
 
 
 @router.get("/models", response_model=ModelList, responses=_ERRORS)
