@@ -12,7 +12,10 @@ from orchestrator.api.errors import ApiError
 from orchestrator.api.services import ApiServices
 
 
-def get_services(request: Request) -> ApiServices:
+# The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
+# one hop per dependency per request, which costs more than these few microseconds of work
+# (the key check reads the database only on a cache miss, every few seconds per key).
+async def get_services(request: Request) -> ApiServices:
     services: ApiServices = request.app.state.services
     return services
 
@@ -28,7 +31,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
+async def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
     """The caller's key: 401 when missing, unknown or revoked; 429 over the rate limit."""
     presented = _presented_key(request)
     if presented is None:
@@ -53,7 +56,7 @@ def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
 CallerDep = Annotated[ApiKeyInfo, Depends(current_key)]
 
 
-def admin_key(caller: CallerDep) -> ApiKeyInfo:
+async def admin_key(caller: CallerDep) -> ApiKeyInfo:
     if caller.role != "admin":
         raise ApiError(403, "this endpoint needs an admin key", code="admin_required")
     return caller
