@@ -194,13 +194,7 @@ class OpenAIServing:
         if max_tokens is not None and requested.max_tokens is None:
             requested = requested.model_copy(update={"max_tokens": max_tokens})
         options = batch_options(self.services, requested)
-        update: dict[str, object] = {}
-        if max_tokens is not None:
-            update["aggregator_max_tokens"] = max_tokens
-        if body.temperature is not None:
-            update["temperature"] = body.temperature
-        if body.seed is not None:
-            update["seed"] = body.seed
+        update = _sampling(body, max_tokens, "aggregator_max_tokens")
         return options.model_copy(update=update) if update else options
 
     def _direct_call(
@@ -218,13 +212,7 @@ class OpenAIServing:
                 f"symoe options apply to model {PIPELINE_MODEL!r}, not to a direct call",
                 param="symoe",
             )
-        update: dict[str, object] = {}
-        if max_tokens is not None:
-            update["max_tokens"] = max_tokens
-        if body.temperature is not None:
-            update["temperature"] = body.temperature
-        if body.seed is not None:
-            update["seed"] = body.seed
+        update = _sampling(body, max_tokens, "max_tokens")
         if body.stop:
             update["stop"] = [body.stop] if isinstance(body.stop, str) else body.stop
         messages = [
@@ -428,6 +416,20 @@ class OpenAIServing:
     def close(self) -> None:
         """Waits for the completions in flight, so their batches are stored."""
         self._executor.shutdown(wait=True)
+
+
+def _sampling(
+    body: ChatCompletionRequest, max_tokens: int | None, max_tokens_field: str
+) -> dict[str, object]:
+    """The request's sampling fields that were set, as a model_copy update."""
+    update: dict[str, object] = {}
+    if max_tokens is not None:
+        update[max_tokens_field] = max_tokens
+    if body.temperature is not None:
+        update["temperature"] = body.temperature
+    if body.seed is not None:
+        update["seed"] = body.seed
+    return update
 
 
 def answered(report: BatchReport) -> Trace:
