@@ -58,6 +58,10 @@ class Deployment:
                 raise ConfigError(str(exc)) from None
         return None
 
+    def forget_profile(self) -> None:
+        """The next read of `profile` loads the active set again (after an activation)."""
+        self.__dict__.pop("profile", None)
+
     @cached_property
     def vocabulary(self) -> SkillVocabulary:
         return SkillVocabulary(

@@ -41,7 +41,7 @@ class ApiServices:
     def rebuild_pipeline(self) -> None:
         """A new pipeline over the active profile set (after an activation), swapped in at
         once: requests in flight finish on the old one, the next ones take the new one."""
-        self.deployment.__dict__.pop("profile", None)  # Deployment.profile reads it again
+        self.deployment.forget_profile()
         self.__dict__["pipeline"] = self.deployment.pipeline(runner=self.runner)
 
     @cached_property
