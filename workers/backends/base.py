@@ -21,6 +21,10 @@ class LLMBackend(ABC):
     def load(self) -> None:
         """Bring the model into memory. Raises BackendError with a clear message on failure."""
 
+    def check(self) -> None:  # noqa: B027 - optional hook: most backends have nothing to check
+        """Raise BackendError if `load` cannot work (missing package or model file), without
+        loading any weights: what a readiness probe asks. The default knows of nothing."""
+
     @abstractmethod
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
         """One completion per prompt, in order."""

@@ -130,12 +130,19 @@ class LlamaCppBackend(LLMBackend):
         return bool(self.spec.options.get("batched", True))
 
     # -- lifecycle -----------------------------------------------------------------------
+    def check(self) -> None:
+        _import_llama_cpp()
+        self._model_path()
+
+    def _model_path(self) -> Path:
+        models_dir = Path(str(self.spec.options.get("models_dir", DEFAULT_MODELS_DIR)))
+        return resolve_model_path(self.spec.model, models_dir.expanduser())
+
     def load(self) -> None:
         if self._loaded is not None:
             return
         lib = _import_llama_cpp()
-        models_dir = Path(str(self.spec.options.get("models_dir", DEFAULT_MODELS_DIR)))
-        path = resolve_model_path(self.spec.model, models_dir.expanduser())
+        path = self._model_path()
         n_threads = self._int_option("n_threads", os.cpu_count() or 1)
         try:
             with _llama_log_to_debug():

@@ -67,6 +67,15 @@ class VLLMBackend(LLMBackend):
         self._llm: Any = None
         self._tokenizer: Any = None
 
+    def check(self) -> None:
+        _import_vllm()
+        model = os.path.expanduser(self.spec.model)
+        if model.startswith(("/", ".")) and not os.path.isdir(model):
+            raise BackendError(
+                f"model directory {model} for expert {self.spec.name} not found "
+                "(convert GGUF models with: python -m workers.gguf_convert --all)"
+            )
+
     def load(self) -> None:
         vllm = _import_vllm()
         started = time.perf_counter()

@@ -59,18 +59,24 @@ def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Read
 
 
 def _expert_check(services: ServicesDep) -> str:
-    """At least one enabled expert whose model can be found (its file exists, its backend is
-    importable); loading weights here would make the probe as slow as a model load."""
-    from workers.backends import backend_class
+    """At least one enabled expert that can load: its backend's package is there and its
+    model can be found (`LLMBackend.check`); loading weights here would make the probe as
+    slow as a model load. Behind Celery the workers load the models, so only the backend
+    name is checked here."""
+    from workers.backends import backend_class, create_backend
     from workers.types import BackendError
 
     problems = []
     deployment = services.deployment
+    local = deployment.settings.runner == "inprocess"
     for expert in deployment.registry.all():
         if not expert.enabled:
             continue
         try:
-            backend_class(expert.backend)
+            if local:
+                create_backend(expert.spec(**deployment.spec_options())).check()
+            else:
+                backend_class(expert.backend)
             return "ok"
         except BackendError as exc:
             problems.append(f"{expert.name}: {exc}")
