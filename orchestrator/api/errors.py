@@ -69,6 +69,14 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     where = ".".join(loc) or None
     if first.get("type") == "json_invalid":
         return "the request body is not valid JSON", None
+    if tuple(first.get("loc", ())) == ("body",) and first.get("type") in {
+        "model_attributes_type",
+        "dict_type",
+    }:  # not an object: often a form-encoded body (curl -d without a JSON content type)
+        return (
+            "the request body must be a JSON object, sent with Content-Type: application/json",
+            None,
+        )
     msg = str(first.get("msg", "invalid request"))
     return (f"{where}: {msg}" if where else msg), where
 

@@ -82,3 +82,13 @@ def test_a_chunked_body_over_the_limit_is_cut_off_with_413(
     response = client.post("/v1/answers", content=chunks(), headers=headers)
     assert response.status_code == 413
     assert "exceeds the limit of 1000000 bytes" in response.json()["error"]["message"]
+
+
+def test_a_form_encoded_body_is_told_to_send_json(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    # what `curl -d '{...}'` sends without -H "Content-Type: application/json"
+    headers = {**user_headers, "Content-Type": "application/x-www-form-urlencoded"}
+    response = client.post("/v1/answers", content=b'{"question": "hi"}', headers=headers)
+    assert response.status_code == 422
+    assert "Content-Type: application/json" in response.json()["error"]["message"]
