@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from workers.types import Completion, GenerationParams, ModelSpec, Prompt
+from workers.execute import GroupOutcome
+from workers.types import GenerationParams, ModelSpec, Prompt
 
 
 class StageRequest(BaseModel):
@@ -22,15 +23,11 @@ class Group(BaseModel):
     requests: list[StageRequest]
 
 
-class GroupResult(BaseModel):
+class GroupResult(GroupOutcome):
+    """A group's outcome (completions aligned with its requests), named by stage and expert."""
+
     stage: str
     expert: str
-    completions: list[Completion | None] = Field(description="aligned with the group's requests")
-    item_errors: list[str | None] = Field(default_factory=list)
-    loaded: bool = False
-    load_seconds: float = 0.0
-    seconds: float = 0.0
-    error: str | None = Field(default=None, description="the whole group failed")
 
 
 def group_by_model(
