@@ -17,7 +17,12 @@ from pathlib import Path
 from orchestrator.benchmarks.aime import AIME
 from orchestrator.benchmarks.arc import ARC_CHALLENGE
 from orchestrator.benchmarks.base import BenchItem, Benchmark
-from orchestrator.benchmarks.generic import GenericMapping, load_generic
+from orchestrator.benchmarks.generic import (
+    GenericMapping,
+    fields_mapping,
+    is_generic_file,
+    load_generic,
+)
 from orchestrator.benchmarks.gpqa import GPQA
 from orchestrator.benchmarks.grading import is_correct
 from orchestrator.benchmarks.gsm8k import GSM8K
@@ -32,7 +37,9 @@ __all__ = [
     "BenchItem",
     "Benchmark",
     "GenericMapping",
+    "fields_mapping",
     "is_correct",
+    "is_generic_file",
     "list_benchmarks",
     "load_benchmark",
     "load_generic",

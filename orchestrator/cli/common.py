@@ -13,7 +13,8 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from orchestrator.errors import SymoeError
+from orchestrator.benchmarks import fields_mapping
+from orchestrator.errors import InputError, SymoeError
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
 from workers.types import BackendError
@@ -37,6 +38,25 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+FIELD_HELP = (
+    "generic benchmark: TARGET=SOURCE maps one of question, answer, choices, id, category to "
+    "the file's field, e.g. --field question=ctx --field choices=endings --field answer=label "
+    "(repeat the option; choices=a,b,c,d takes separate columns)"
+)
+ANSWER_FORMATS = ("letter", "number", "math", "free")
+
+
+def field_mapping(fields: list[str] | None, answer_format: str | None) -> dict[str, str] | None:
+    """`--field` and `--answer-format` as a generic benchmark's mapping (None: neither given)."""
+    mapping = fields_mapping(fields or [])
+    if answer_format is not None:
+        if answer_format not in ANSWER_FORMATS:
+            known = ", ".join(ANSWER_FORMATS)
+            raise InputError(f"--answer-format must be one of {known}, not {answer_format!r}")
+        mapping["fmt"] = answer_format
+    return mapping or None
 
 
 def print_json(data: object) -> None:

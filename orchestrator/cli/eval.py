@@ -21,7 +21,15 @@ from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors
+from orchestrator.benchmarks import GENERIC
+from orchestrator.cli.common import (
+    FIELD_HELP,
+    console,
+    deployment,
+    err_console,
+    field_mapping,
+    friendly_errors,
+)
 from orchestrator.errors import InputError
 from orchestrator.eval.compare import compare, config_warnings, format_comparison
 from orchestrator.eval.config import METHOD_NAMES, EvalConfig
@@ -50,7 +58,11 @@ def _ints(value: str) -> list[int]:
 @friendly_errors
 def run(
     benchmark: str = typer.Option(..., help="benchmark name, e.g. mmlu_pro"),
-    split: str = typer.Option("test", help="split to evaluate"),
+    split: str = typer.Option("test", help="split to evaluate (generic: the .jsonl/.csv file)"),
+    field: list[str] = typer.Option(None, help=FIELD_HELP),
+    answer_format: str = typer.Option(
+        None, help="generic without choices: letter | number | math | free (default: inferred)"
+    ),
     methods: str = typer.Option(
         "symoe,best-single,random-k,top-k,all-vote,self-consistency,oracle",
         help=f"comma-separated, from: {', '.join(METHOD_NAMES)}",
@@ -67,7 +79,9 @@ def run(
     tagger: str = typer.Option("embedding", help="embedding | llm | category (the item's subject)"),
     aggregation: str = typer.Option("vote", help="symoe's aggregation: llm | vote | weighted_vote"),
     profile_split: str = typer.Option(
-        "train", help="validation split to build profiles on; 'none' = use the active profile set"
+        None,
+        help="validation split to build profiles on (default: train; generic: none); "
+        "'none' = use the active profile set",
     ),
     profile: Path = typer.Option(None, help="use this profile set file instead of building one"),
     dynamic_k: float = typer.Option(None, min=0.01, max=1.0, help="symoe: top-p weight mass"),
@@ -78,10 +92,14 @@ def run(
 ) -> None:
     """Run every method x seed, then write predictions, metrics.json, report.md and plots."""
     overrides = {"experts_file": experts_file} if experts_file else {}
+    generic_default = benchmark == GENERIC and profile_split is None and profile is None
+    if profile_split is None:
+        profile_split = "none" if benchmark == GENERIC else "train"
     with deployment(**overrides) as dep:
         config = EvalConfig(
             benchmark=benchmark,
             split=split,
+            mapping=field_mapping(field, answer_format),
             methods=[m.strip() for m in methods.split(",")],
             seeds=_ints(seeds),
             limit=limit,
@@ -97,6 +115,8 @@ def run(
         )
         started = time.perf_counter()
         ev = EvalRun(dep, config, out, chunk=chunk, overwrite=overwrite)
+        if generic_default:
+            _note_generic_profile(dep.profile.name if dep.profile else None)
         run_id = f"{out.resolve().name}-{config.key()}"
         dep.store.start_eval_run(run_id, benchmark, split, str(out.resolve()), config.model_dump())
         streams = ev.streams()
@@ -150,6 +170,17 @@ def compare_runs(
         loaded.append(json.loads(file.read_text()))
     a, b = loaded
     console.print(format_comparison(compare(a, b), str(run_a), str(run_b), config_warnings(a, b)))
+
+
+def _note_generic_profile(active: str | None) -> None:
+    uses = f"the active profile set {active!r}" if active else "no profile set (uniform weights)"
+    err_console.print(
+        f"note: a generic benchmark has no train split to build profiles on; using {uses}. "
+        "To profile on your own labelled questions pass --profile-split OTHER.jsonl "
+        "(read with the same --field mapping) or --profile FILE (from `symoe profile build "
+        "--benchmark generic --split OTHER.jsonl --out FILE`).",
+        highlight=False,
+    )
 
 
 def _print_metrics(metrics: dict[str, object]) -> None:

@@ -11,7 +11,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orchestrator.benchmarks import load_benchmark
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
+from orchestrator.cli.common import (
+    FIELD_HELP,
+    console,
+    deployment,
+    err_console,
+    field_mapping,
+    friendly_errors,
+    print_json,
+)
 from orchestrator.profiling import build_profile_set
 from skills.profiles import ProfileSet
 from workers.types import GenerationParams
@@ -23,7 +31,13 @@ app = typer.Typer(help="Build and inspect expert skill profiles.", no_args_is_he
 @friendly_errors
 def build(
     benchmark: str = typer.Option(..., help="validation benchmark, e.g. mmlu_pro"),
-    split: str = typer.Option("train", help="its validation split (never the test split)"),
+    split: str = typer.Option(
+        "train", help="its validation split (never the test split; generic: a .jsonl/.csv file)"
+    ),
+    field: list[str] = typer.Option(None, help=FIELD_HELP),
+    answer_format: str = typer.Option(
+        None, help="generic without choices: letter | number | math | free (default: inferred)"
+    ),
     limit: int = typer.Option(None, min=1, help="first N items only"),
     name: str = typer.Option(None, help="profile set name (default: BENCHMARK-SPLIT)"),
     experts: str = typer.Option(None, help="comma-separated experts (default: all enabled)"),
@@ -34,7 +48,8 @@ def build(
 ) -> None:
     """Run every expert on a validation split, grade, and store a new profile set version."""
     with deployment() as dep:
-        items = load_benchmark(dep.settings.benchmarks_dir, benchmark, split, limit)
+        mapping = field_mapping(field, answer_format)
+        items = load_benchmark(dep.settings.benchmarks_dir, benchmark, split, limit, mapping)
         names = (
             [e.strip() for e in experts.split(",")]
             if experts
@@ -46,8 +61,7 @@ def build(
         budget = max_tokens or dep.settings.expert_max_tokens
 
         def params(expert: str) -> GenerationParams:
-            gen = dep.registry.get(expert).generation
-            return gen.model_copy(update={"max_tokens": budget})
+            return dep.registry.get(expert).generation_params(budget)
 
         stages = dep.new_stages()
         total = len(items) * 2 + 1

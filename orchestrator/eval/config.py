@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from orchestrator.aggregators import AGGREGATORS
+from orchestrator.benchmarks import GENERIC, is_generic_file
 from orchestrator.errors import InputError
 
 METHOD_NAMES = (
@@ -18,11 +20,14 @@ METHOD_NAMES = (
     "self-consistency",
     "oracle",
 )
+TAGGER_NAMES = ("embedding", "llm", "category")
 
 
 class EvalConfig(BaseModel):
     benchmark: str
     split: str
+    # generic benchmark: BenchItem field -> the file's field (and "fmt"); see benchmarks.generic
+    mapping: dict[str, str] | None = None
     methods: list[str] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0])
     limit: int | None = None
@@ -43,6 +48,35 @@ class EvalConfig(BaseModel):
             if name not in METHOD_NAMES:
                 raise InputError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
         return value
+
+    @field_validator("tagger")
+    @classmethod
+    def _known_tagger(cls, value: str) -> str:
+        if value not in TAGGER_NAMES:
+            raise InputError(f"unknown tagger {value!r} (known: {', '.join(TAGGER_NAMES)})")
+        return value
+
+    @field_validator("aggregation")
+    @classmethod
+    def _known_aggregation(cls, value: str) -> str:
+        if value not in AGGREGATORS:
+            raise InputError(f"unknown aggregation {value!r} (known: {', '.join(AGGREGATORS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _generic_profile_split(self) -> EvalConfig:
+        # The split of a generic benchmark is a file, so "train" would be read as a file name.
+        split = self.profile_split
+        generic_needs_file = self.benchmark == GENERIC and not self.profile_file
+        if generic_needs_file and split and not is_generic_file(split):
+            raise InputError(
+                f"a generic benchmark has no {split!r} split to build profiles on: pass "
+                "--profile-split none (the active profile set), --profile-split "
+                "OTHER.jsonl|.csv (other labelled questions, read with the same --field "
+                "mapping) or --profile FILE (a profile set written by `symoe profile build "
+                "--benchmark generic --split OTHER.jsonl --out FILE`)"
+            )
+        return self
 
     def key(self) -> str:
         return hashlib.sha1(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:12]

@@ -80,18 +80,29 @@ class EvalRun:
         self.config = config
         self.out = out_dir
         self.chunk = chunk
-        self._prepare_dir(overwrite)
+        # Every input is read and checked before the first write, so a run refused on input
+        # leaves nothing in out_dir (and a corrected rerun needs no --overwrite).
         self.registry: ExpertRegistry = dep.registry
         self.pool = [e.name for e in self.registry.with_role("expert")]
         root = dep.settings.benchmarks_dir
-        self.items = load_benchmark(root, config.benchmark, config.split, config.limit)
+        self.items = load_benchmark(
+            root, config.benchmark, config.split, config.limit, mapping=config.mapping
+        )
         if not self.items:
             raise InputError(f"{config.benchmark}/{config.split} has no items")
         self.train: list[BenchItem] = []
         if config.profile_split and not config.profile_file:
             if config.profile_split == config.split:
                 raise InputError("profiles must be built on another split than the evaluated one")
-            self.train = load_benchmark(root, config.benchmark, config.profile_split)
+            self.train = load_benchmark(
+                root, config.benchmark, config.profile_split, mapping=config.mapping
+            )
+        self._profile_file = (
+            ProfileSet.load(Path(config.profile_file)) if config.profile_file else None
+        )
+        if config.tagger == "llm" and not self.registry.with_role("tagger"):
+            raise InputError("--tagger llm needs an expert with the tagger role")
+        self._prepare_dir(overwrite)
 
     # -- setup ----------------------------------------------------------------------------
     def _prepare_dir(self, overwrite: bool) -> None:
@@ -141,8 +152,8 @@ class EvalRun:
         return cached
 
     def profile(self, tags: dict[str, SkillTagging]) -> ProfileSet | None:
-        if self.config.profile_file:
-            return ProfileSet.load(Path(self.config.profile_file))
+        if self._profile_file is not None:
+            return self._profile_file
         if not self.config.profile_split:
             return self.dep.profile
         path = self.out / "profile.json"
@@ -167,12 +178,7 @@ class EvalRun:
         return profile
 
     def _params(self, name: str) -> GenerationParams:
-        gen = self.registry.get(name).generation
-        return (
-            gen.model_copy(update={"max_tokens": self.config.max_tokens})
-            if self.config.max_tokens
-            else gen
-        )
+        return self.registry.get(name).generation_params(self.config.max_tokens)
 
     # -- the streams ----------------------------------------------------------------------
     def streams(self) -> list[tuple[str, int]]:
