@@ -7,11 +7,15 @@ data read where it lies in ../shared/data.
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, computed_field, field_validator
+from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -27,12 +31,41 @@ def _default_shared_data() -> Path:
     return _REPO_ROOT.parent / "shared" / "data"
 
 
+log = logging.getLogger(__name__)
+
+# SYMOE_ variables that are not settings, so no warning: compose.yaml's own interpolation
+# variables, and any SYMOE_TEST_* variable (the tests', e.g. SYMOE_TEST_POSTGRES_URL).
+NOT_SETTINGS = frozenset({"SYMOE_DB_PASSWORD", "SYMOE_REDIS_PORT", "SYMOE_WORKER_MEMORY_MB"})
+NOT_SETTINGS_PREFIX = "SYMOE_TEST_"
+_warned: set[str] = set()
+
+
+def unknown_variables(environ: Mapping[str, str], known: list[str]) -> dict[str, str | None]:
+    """Each SYMOE_ variable of `environ` that is no setting, with the nearest known name."""
+    out: dict[str, str | None] = {}
+    for key in sorted(environ):
+        name = key.upper()  # settings are read case-insensitively
+        if not name.startswith("SYMOE_") or name in known or name in NOT_SETTINGS:
+            continue
+        if not name.startswith(NOT_SETTINGS_PREFIX):
+            # compared without the shared prefix, which would make any name look close
+            bare = {k.removeprefix("SYMOE_"): k for k in known}
+            close = difflib.get_close_matches(name.removeprefix("SYMOE_"), list(bare), n=1)
+            out[key] = bare[close[0]] if close else None
+    return out
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
 
     data_dir: Path = Field(default=Path.home() / ".symoe", description="database, caches, models")
     database_url: str | None = Field(default=None, description="default: SQLite under data_dir")
     shared_data_dir: Path = Field(default_factory=_default_shared_data)
+    replay_dir: Path | None = Field(
+        default=None,
+        description="replay recordings (model_outputs_*.zip); default: "
+        "<shared_data_dir>/replay/mmlu_pro; an expert's options.replay_dir wins",
+    )
     experts_file: Path = Field(default=_DEFAULTS / "experts.yaml")
     profile_file: Path | None = Field(
         default=_DEFAULTS / "profile_local.json",
@@ -91,11 +124,26 @@ class Settings(BaseSettings):
     )
     api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
 
-    @field_validator("profile_file", mode="before")
+    @field_validator("profile_file", "replay_dir", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
-        # SYMOE_PROFILE_FILE= (empty) switches the shipped profile off.
+        # SYMOE_PROFILE_FILE= (empty) switches the shipped profile off; SYMOE_REPLAY_DIR=
+        # (empty) means the default.
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _derived_and_unknown(self) -> Settings:
+        if self.replay_dir is None:
+            self.replay_dir = self.shared_data_dir / "replay" / "mmlu_pro"
+        # pydantic-settings drops unknown SYMOE_ variables silently; a misspelt one would
+        # leave its setting at the default unnoticed. Each is named once per process.
+        known = [f"SYMOE_{name.upper()}" for name in type(self).model_fields]
+        for key, nearest in unknown_variables(os.environ, known).items():
+            if key not in _warned:
+                _warned.add(key)
+                hint = f"; did you mean {nearest}?" if nearest else ""
+                log.warning("%s is not a symoe setting and is ignored%s", key, hint)
+        return self
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -113,11 +161,6 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def replay_dir(self) -> Path:
-        return self.shared_data_dir / "replay" / "mmlu_pro"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,0 +1,78 @@
+"""Settings: the replay pool's folder, and unknown SYMOE_ variables named at load."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from orchestrator import settings as settings_module
+from orchestrator.settings import Settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No SYMOE_ variable from the surrounding shell, and no variable warned about yet."""
+    for key in list(os.environ):
+        if key.upper().startswith("SYMOE_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setattr(settings_module, "_warned", set())
+    return monkeypatch
+
+
+def test_replay_dir_defaults_to_the_shared_data(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Settings(shared_data_dir=tmp_path).replay_dir == tmp_path / "replay" / "mmlu_pro"
+    clean_env.setenv("SYMOE_REPLAY_DIR", "")
+    assert Settings(shared_data_dir=tmp_path).replay_dir == tmp_path / "replay" / "mmlu_pro"
+
+
+def test_replay_dir_is_a_setting(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("SYMOE_REPLAY_DIR", str(tmp_path / "mine"))
+    assert Settings(shared_data_dir=tmp_path).replay_dir == tmp_path / "mine"
+    assert Settings(replay_dir=tmp_path / "given").replay_dir == tmp_path / "given"
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "orchestrator.settings"]
+
+
+def test_a_misspelt_variable_is_named_once_with_the_nearest_setting(
+    clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clean_env.setenv("SYMOE_REPLAYDIR", "/somewhere")
+    clean_env.setenv("SYMOE_QQQ", "1")
+    with caplog.at_level(logging.WARNING, logger="orchestrator.settings"):
+        Settings()
+        Settings()  # a second load in the same process says nothing new
+    assert _warnings(caplog) == [
+        "SYMOE_QQQ is not a symoe setting and is ignored",
+        "SYMOE_REPLAYDIR is not a symoe setting and is ignored; did you mean SYMOE_REPLAY_DIR?",
+    ]
+    assert caplog.records[0].levelno == logging.WARNING
+
+
+def test_settings_and_known_non_settings_give_no_warning(
+    clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    clean_env.setenv("SYMOE_REPLAY_DIR", str(tmp_path))
+    clean_env.setenv("symoe_k", "4")  # read case-insensitively, as pydantic-settings does
+    clean_env.setenv("SYMOE_TEST_POSTGRES_URL", "postgresql://x")  # the tests' own
+    clean_env.setenv("SYMOE_DB_PASSWORD", "secret")  # compose.yaml's own
+    with caplog.at_level(logging.WARNING, logger="orchestrator.settings"):
+        settings = Settings()
+    assert _warnings(caplog) == []
+    assert settings.k == 4 and settings.replay_dir == tmp_path
+
+
+def test_compose_variables_are_settings_or_known_non_settings() -> None:
+    """Each ${SYMOE_...} that compose.yaml reads from the shell is either a setting or listed
+    in NOT_SETTINGS, so exporting it for compose gives no warning."""
+    text = (Path(__file__).resolve().parents[2] / "compose.yaml").read_text()
+    known = {f"SYMOE_{name.upper()}" for name in Settings.model_fields}
+    used = set(re.findall(r"\$\{(SYMOE_[A-Z0-9_]+)", text))
+    assert used and used <= known | settings_module.NOT_SETTINGS
