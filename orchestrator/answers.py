@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 AnswerFormat = Literal["letter", "number", "math", "free"]
+
+# Where a few-shot continuation starts its next item. A base model that has answered goes on
+# to invent the next "Question: ..." and answers that too, so only the text before it is
+# the model's answer to the question asked.
+NEXT_ITEM_STOPS: tuple[str, ...] = ("\nQuestion:", "\nQ:")
 
 _OPTION = re.compile(r"\(([A-J])\)\s*\S")
 _ANSWER_IS = re.compile(r"answer is:?\s*\(?\s*\\?(?:boxed\{)?([A-J])\b\)?", re.IGNORECASE)
@@ -21,6 +27,13 @@ def detect_format(question: str) -> AnswerFormat:
     """Multiple choice when the question lists at least (A) and (B) options."""
     letters = set(_OPTION.findall(question))
     return "letter" if {"A", "B"} <= letters else "free"
+
+
+def truncate_at_next_item(text: str, stops: Iterable[str] = ()) -> str:
+    """The text before the first of `stops` or of NEXT_ITEM_STOPS: what a model that was
+    given those stop strings would have returned."""
+    cuts = [i for i in (text.find(s) for s in (*stops, *NEXT_ITEM_STOPS) if s) if i >= 0]
+    return text[: min(cuts)] if cuts else text
 
 
 def extract_letter(text: str) -> str | None:
@@ -90,6 +103,8 @@ def normalize_free(text: str) -> str | None:
 
 
 def extract(text: str, fmt: AnswerFormat) -> str | None:
+    """The final answer of `text` in format `fmt`, read only up to the next few-shot item."""
+    text = truncate_at_next_item(text)
     if fmt == "letter":
         return extract_letter(text)
     if fmt == "number":

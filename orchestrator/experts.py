@@ -9,6 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from orchestrator.answers import NEXT_ITEM_STOPS
 from orchestrator.errors import ConfigError, UnknownExpertError
 from workers.backends import BACKENDS
 from workers.types import ChatFormat, GenerationParams, ModelSpec
@@ -36,6 +37,18 @@ class Expert(BaseModel):
         if value not in BACKENDS:
             raise ValueError(f"unknown backend {value!r} (known: {', '.join(sorted(BACKENDS))})")
         return value
+
+    def generation_params(self, max_tokens: int | None = None) -> GenerationParams:
+        """The declared generation params, `max_tokens` (when given) as the budget. A
+        completion-format (base) model also stops where a next few-shot item begins: left
+        alone it invents the next question and answers that too."""
+        update: dict[str, object] = {}
+        if max_tokens:
+            update["max_tokens"] = max_tokens
+        if self.chat_format == "completion":
+            declared = self.generation.stop
+            update["stop"] = [*declared, *(s for s in NEXT_ITEM_STOPS if s not in declared)]
+        return self.generation.model_copy(update=update) if update else self.generation
 
     def spec(self, **extra_options: object) -> ModelSpec:
         """The data-plane view of this expert; `extra_options` carry paths from settings."""

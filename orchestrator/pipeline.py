@@ -240,8 +240,7 @@ class Pipeline:
         return stages.run("experts", requests, self._expert_params(options))
 
     def _params(self, expert: str, max_tokens: int | None) -> GenerationParams:
-        params = self.registry.get(expert).generation
-        return params.model_copy(update={"max_tokens": max_tokens}) if max_tokens else params
+        return self.registry.get(expert).generation_params(max_tokens)
 
     def _collect(
         self, traces: list[Trace], items: list[StageItem], fmts: list[AnswerFormat], stage: str

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ConfigError, UnknownExpertError
-from orchestrator.experts import load_experts
+from orchestrator.experts import Expert, load_experts
 from orchestrator.settings import Settings
 
 
@@ -54,3 +54,23 @@ def test_missing_file_and_unknown_expert(tmp_path: Path) -> None:
     )
     with pytest.raises(UnknownExpertError, match="unknown expert 'b' \\(known: a\\)"):
         registry.get("b")
+
+
+def test_a_completion_format_expert_stops_at_the_next_few_shot_item() -> None:
+    def expert(chat_format: str, stop: list[str]) -> Expert:
+        return Expert.model_validate(
+            {
+                "name": f"e-{chat_format}",
+                "backend": "scripted",
+                "model": "m",
+                "chat_format": chat_format,
+                "generation": {"max_tokens": 50, "stop": stop},
+            }
+        )
+
+    base = expert("completion", ["\n\n", "\nQuestion:"]).generation_params(200)
+    assert base.stop == ["\n\n", "\nQuestion:", "\nQ:"]  # declared first, none twice
+    assert base.max_tokens == 200
+    chat = expert("chat", ["</s>"])
+    assert chat.generation_params().stop == ["</s>"]
+    assert chat.generation_params().max_tokens == 50

@@ -170,6 +170,18 @@ def test_backend_from_the_registry(store: ReplayStore) -> None:
 # -- synthetic recordings ----------------------------------------------------------------------
 
 
+def test_replayed_text_is_cut_at_the_first_stop_string(tmp_path: Path) -> None:
+    text = "So (A).\nQ: next? So (B).\nQuestion: and (C)."
+    _write_zip(tmp_path, "tiny", [_record("q-1", "What is 2+2?", text, ["4", "5"])])
+    backend = ReplayBackend(_spec("tiny", tmp_path))
+    backend.load()
+    prompt = Prompt.user("ignored", question_id="q-1")
+    [whole] = backend.generate([prompt], PARAMS)
+    assert whole.text == text
+    [cut] = backend.generate([prompt], GenerationParams(stop=["\nQuestion:", "\nQ:"]))
+    assert (cut.text, cut.completion_tokens) == ("So (A).", 2)
+
+
 def test_string_ids_text_fallback_and_token_counts(tmp_path: Path) -> None:
     records = [
         _record("q-1", "What is 2+2?", "It is four. The answer is (A).", ["4", "5"]),

@@ -29,8 +29,10 @@ _ON_MISSING: tuple[OnMissing, ...] = ("error", "empty")
 
 
 class ReplayBackend(LLMBackend):
-    """Answers from recordings. Generation params are ignored: the recorded run fixed them, and
-    cutting a recorded chain of thought at `max_tokens` would only drop its final answer."""
+    """Answers from recordings, cut at the request's stop strings as a live model would have
+    stopped there (a recorded base model often runs on into an invented next question). The
+    other generation params are ignored: the recorded run fixed them, and cutting a recorded
+    chain of thought at `max_tokens` would only drop its final answer."""
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
@@ -71,11 +73,12 @@ class ReplayBackend(LLMBackend):
                     )
                 out.append(Completion(text="", prompt_tokens=prompt_tokens))
                 continue
+            text = _cut_at_stop(rec.generated_text, params.stop)
             out.append(
                 Completion(
-                    text=rec.generated_text,
+                    text=text,
                     prompt_tokens=prompt_tokens,
-                    completion_tokens=len(rec.generated_text.split()),
+                    completion_tokens=len(text.split()),
                 )
             )
         return out
@@ -103,6 +106,11 @@ def _find(recording: ModelRecording, prompt: Prompt, question: str) -> Recording
         ):
             return rec
     return recording.by_question(question) if question else None
+
+
+def _cut_at_stop(text: str, stop: list[str]) -> str:
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return text[: min(cuts)] if cuts else text
 
 
 def _snippet(text: str, limit: int = 80) -> str:
