@@ -59,7 +59,7 @@ def _ints(value: str) -> list[int]:
 def run(
     benchmark: str = typer.Option(..., help="benchmark name, e.g. mmlu_pro"),
     split: str = typer.Option("test", help="split to evaluate (generic: the .jsonl/.csv file)"),
-    field: list[str] = typer.Option(None, help=FIELD_HELP),
+    field: list[str] = typer.Option(None, metavar="TARGET=SOURCE", help=FIELD_HELP),
     answer_format: str = typer.Option(
         None, help="generic without choices: letter | number | math | free (default: inferred)"
     ),

@@ -34,7 +34,7 @@ def build(
     split: str = typer.Option(
         "train", help="its validation split (never the test split; generic: a .jsonl/.csv file)"
     ),
-    field: list[str] = typer.Option(None, help=FIELD_HELP),
+    field: list[str] = typer.Option(None, metavar="TARGET=SOURCE", help=FIELD_HELP),
     answer_format: str = typer.Option(
         None, help="generic without choices: letter | number | math | free (default: inferred)"
     ),

@@ -157,3 +157,23 @@ def test_a_corrected_rerun_needs_no_overwrite(env: dict[str, str], tmp_path: Pat
     proc = _run(env, good, out, *FIELDS)
     assert proc.returncode == 0, proc.stderr
     assert len(_rows(out, "symoe__seed0")) == 3
+
+
+@pytest.mark.embeddings
+def test_profile_build_reads_a_generic_file_through_the_mapping(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    data = _hellaswag(tmp_path / "hellaswag_train.jsonl")
+    out = tmp_path / "profile.json"
+    args = ["profile", "build", "--benchmark", "generic", "--split", str(data), *FIELDS]
+    proc = subprocess.run(
+        [*SYMOE, *args, "--out", str(out), "--no-activate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    profile = json.loads(out.read_text())
+    assert profile["questions"] == 3
+    assert profile["accuracy"] == {"alpha": 1.0, "beta": 1.0, "gamma": 1.0}
