@@ -7,11 +7,13 @@ and (later) as Celery payloads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 ChatFormat = Literal["chat", "completion"]
+# What a backend may or may not do beyond plain sampling (see GenerationParams).
+BackendFeature = Literal["penalties", "json_schema", "logprobs"]
 
 
 class ModelSpec(BaseModel):
@@ -47,11 +49,37 @@ class Prompt(BaseModel):
 
 
 class GenerationParams(BaseModel):
+    """How to decode. Backends declare which of the optional features they honour
+    (`LLMBackend.features`); the orchestrator refuses a request a backend cannot honour."""
+
     max_tokens: int = Field(default=128, ge=1, le=32768)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # llama.cpp uses its low 32 bits
     stop: list[str] = Field(default_factory=list)
+    # feature "penalties": OpenAI's, over the tokens generated so far
+    presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    frequency_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    # feature "json_schema": the output is JSON matching this schema ({"type": "object"}: any
+    # JSON object)
+    json_schema: dict[str, Any] | None = None
+    # feature "logprobs": each generated token's log-probability and the n most likely
+    # tokens at its place (None: no log-probabilities)
+    logprobs: int | None = Field(default=None, ge=0, le=20)
+
+
+class TopLogprob(BaseModel):
+    """A token and its log-probability (OpenAI's shape: `bytes` are its UTF-8 bytes)."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(TopLogprob):
+    """A generated token, with the most likely tokens at its place."""
+
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
 
 
 class Completion(BaseModel):
@@ -59,6 +87,9 @@ class Completion(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    logprobs: list[TokenLogprob] | None = Field(
+        default=None, description="one per generated token, when the params asked for them"
+    )
 
 
 # (prompt index, new text): how a backend hands out text as it decodes it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib import import_module
 
 from workers.backends.base import LLMBackend
@@ -19,14 +18,14 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def backend_class(name: str) -> Callable[[ModelSpec], LLMBackend]:
+def backend_class(name: str) -> type[LLMBackend]:
     try:
         target = BACKENDS[name]
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
         raise BackendError(f"unknown backend {name!r} (known: {known})") from None
     module_name, _, cls_name = target.partition(":")
-    cls: Callable[[ModelSpec], LLMBackend] = getattr(import_module(module_name), cls_name)
+    cls: type[LLMBackend] = getattr(import_module(module_name), cls_name)
     return cls
 
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
-from workers.types import Completion, GenerationParams, ModelSpec, Prompt, TextSink
+from workers.types import (
+    BackendFeature,
+    Completion,
+    GenerationParams,
+    ModelSpec,
+    Prompt,
+    TextSink,
+)
 
 
 class LLMBackend(ABC):
@@ -16,6 +24,17 @@ class LLMBackend(ABC):
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+
+    @classmethod
+    def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
+        """The optional GenerationParams features this backend honours for `spec` (asked
+        before any model loads, so a request it cannot honour is refused up front)."""
+        return frozenset()
+
+    @classmethod  # noqa: B027 - optional hook: only backends with "json_schema" check
+    def check_json_schema(cls, spec: ModelSpec, schema: dict[str, Any]) -> None:
+        """Raise BackendError if this backend cannot constrain decoding to `schema` (for a
+        backend with the "json_schema" feature), without loading the model."""
 
     @abstractmethod
     def load(self) -> None:

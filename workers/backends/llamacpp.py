@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from functools import partial
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,10 +34,12 @@ from typing import Any
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
 from workers.backends.llamacpp_batch import BatchDecoder, Sequence, plan_sub_batches
+from workers.backends.llamacpp_sampling import json_grammar
 from workers.backends.streaming import TextStream
 from workers.models import resolve_model_path
 from workers.types import (
     BackendError,
+    BackendFeature,
     Completion,
     GenerationParams,
     ModelSpec,
@@ -115,6 +118,15 @@ class LlamaCppBackend(LLMBackend):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         self._loaded: _Loaded | None = None
+
+    @classmethod
+    def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
+        return frozenset({"penalties", "json_schema", "logprobs"})
+
+    @classmethod
+    def check_json_schema(cls, spec: ModelSpec, schema: dict[str, Any]) -> None:
+        if find_spec("llama_cpp") is not None:  # else the worker that runs it says so
+            json_grammar(schema)
 
     # -- options -------------------------------------------------------------------------
     def _int_option(self, key: str, default: int) -> int:
@@ -329,6 +341,7 @@ class LlamaCppBackend(LLMBackend):
                 prompt_tokens=len(token_lists[i]),
                 completion_tokens=len(seq.generated),
                 seconds=share,
+                logprobs=seq.output_logprobs() if params.logprobs is not None else None,
             )
             for i, seq in zip(group, seqs, strict=True)
         ]

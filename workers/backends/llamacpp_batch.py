@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from workers.types import BackendError, GenerationParams
+import numpy as np
 
-_SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take a uint32 seed
+from workers.backends.llamacpp_sampling import json_grammar, make_sampler, token_logprob
+from workers.types import BackendError, GenerationParams, TokenLogprob
 
 
 @dataclass
@@ -35,12 +36,26 @@ class Sequence:
     raw: bytearray = field(default_factory=bytearray)
     text: str | None = None  # set when a stop string cut the output
     done: bool = False
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # one per generated token
 
     def output(self) -> str:
         if self.text is not None:
             return self.text
         # A sequence cut by max_tokens may end inside a multi-byte character.
         return self.raw.decode("utf-8", errors="ignore")
+
+    def output_logprobs(self) -> list[TokenLogprob]:
+        """The log-probabilities of the tokens of `output()`: those a stop string cut off
+        (the stop string itself) are left out."""
+        if self.text is None:
+            return self.logprobs
+        room, kept = len(self.text.encode()), []
+        for entry in self.logprobs:
+            room -= len(entry.bytes or ())
+            if room < 0:
+                break
+            kept.append(entry)
+        return kept
 
 
 def plan_sub_batches(
@@ -90,6 +105,7 @@ class BatchDecoder:
         # One seq_id per token is all we use, hence n_seq_max=1 for the batch itself.
         self._batch = lib.llama_batch_init(n_batch, 0, 1)
         self._on_progress: Callable[[int, Sequence], None] | None = None
+        self._logprobs: int | None = None  # top alternatives per token, when asked
 
     def close(self) -> None:
         self._lib.llama_batch_free(self._batch)
@@ -105,18 +121,22 @@ class BatchDecoder:
         `on_progress(i, seq)` is called after each token a sequence accepts and once more
         when it is done (for streaming)."""
         self._on_progress = on_progress
+        self._logprobs = params.logprobs
+        grammar = json_grammar(params.json_schema) if params.json_schema is not None else None
         # A fresh cache per group: sequences of an earlier group must not be attended to.
         self._lib.llama_memory_clear(self._memory, True)
-        seqs = [
-            Sequence(
-                seq_id=i,
-                pending=list(tokens),
-                budget=max(0, min(params.max_tokens, self._n_ctx - len(tokens))),
-                sampler=self._make_sampler(params, seed),
-            )
-            for i, (tokens, seed) in enumerate(zip(prompts, seeds, strict=True))
-        ]
+        seqs: list[Sequence] = []
         try:
+            for i, (tokens, seed) in enumerate(zip(prompts, seeds, strict=True)):
+                sampler = make_sampler(self._lib, self._vocab, params, seed, grammar)
+                seqs.append(
+                    Sequence(
+                        seq_id=i,
+                        pending=list(tokens),
+                        budget=max(0, min(params.max_tokens, self._n_ctx - len(tokens))),
+                        sampler=sampler,
+                    )
+                )
             for seq in seqs:
                 if seq.budget == 0:
                     seq.done = True
@@ -127,20 +147,6 @@ class BatchDecoder:
                 self._lib.llama_sampler_free(seq.sampler)
         return seqs
 
-    def _make_sampler(self, params: GenerationParams, seed: int) -> Any:
-        lib = self._lib
-        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-        if params.temperature == 0.0:
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
-            return chain
-        # Temperature before top-p, as in OpenAI's and Hugging Face's sampling; each sequence
-        # has its own seeded distribution so a prompt's sample does not depend on its group.
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(params.temperature))
-        if params.top_p < 1.0:
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(params.top_p, 1))
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(seed & _SEED_MASK))
-        return chain
-
     def _step(self, live: list[Sequence], stop: list[str]) -> None:
         outputs = self._fill(live)
         rc = self._lib.llama_decode(self._ctx, self._batch)
@@ -148,7 +154,15 @@ class BatchDecoder:
             raise BackendError(f"llama_decode failed with code {rc} (KV cache full or aborted)")
         for index, seq in outputs:
             token = int(self._lib.llama_sampler_sample(seq.sampler, self._ctx, index))
+            if self._logprobs is not None and not self._lib.llama_vocab_is_eog(self._vocab, token):
+                seq.logprobs.append(self._token_logprob(index, token))
             self._accept(seq, token, stop)
+
+    def _token_logprob(self, index: int, token: int) -> TokenLogprob:
+        n_vocab = int(self._lib.llama_vocab_n_tokens(self._vocab))
+        pointer = self._lib.llama_get_logits_ith(self._ctx, index)
+        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,))
+        return token_logprob(logits, token, self._logprobs or 0, self._piece)
 
     def _fill(self, live: list[Sequence]) -> list[tuple[int, Sequence]]:
         """Put as many pending tokens as fit into the batch; logits only where a sequence's

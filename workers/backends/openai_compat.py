@@ -10,6 +10,12 @@ Options (ModelSpec.options):
     max_concurrency  most requests in flight for one group (default 8)
     endpoint         "chat" (/chat/completions with messages) or "completions" (/completions
                      with the plain rendered prompt); default follows chat_format
+    json_format      how a JSON schema is sent on the chat endpoint: "json_schema" (OpenAI's
+                     response_format, as vLLM reads it; default) or "json_object" (
+                     {"type": "json_object", "schema": ...}, as llama-cpp-python's server reads it)
+
+Penalties go to either endpoint; a JSON schema and log-probabilities only to the chat
+endpoint (the completions endpoint has no standard form for them).
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
 from workers.types import (
     BackendError,
+    BackendFeature,
     Completion,
     GenerationParams,
     ModelSpec,
     Prompt,
     PromptTooLongError,
+    TokenLogprob,
 )
 
 _RETRIES = 2  # extra attempts after a connection error or a 5xx answer
@@ -60,6 +68,13 @@ def _error_message(response: httpx.Response) -> str:
 class OpenAIBackend(LLMBackend):
     """A model served over the OpenAI API; load() only checks that it is served."""
 
+    @classmethod
+    def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
+        default = "chat" if spec.chat_format == "chat" else "completions"
+        if spec.options.get("endpoint", default) == "chat":
+            return frozenset({"penalties", "json_schema", "logprobs"})
+        return frozenset({"penalties"})
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         self._client: httpx.Client | None = None
@@ -77,6 +92,11 @@ class OpenAIBackend(LLMBackend):
         if self.endpoint not in ("chat", "completions"):
             raise BackendError(
                 f"expert {spec.name!r}: option endpoint must be 'chat' or 'completions'"
+            )
+        self.json_format = str(options.get("json_format", "json_schema"))
+        if self.json_format not in ("json_schema", "json_object"):
+            raise BackendError(
+                f"expert {spec.name!r}: option json_format must be 'json_schema' or 'json_object'"
             )
 
     def _number(self, key: str, default: float) -> float:
@@ -170,10 +190,23 @@ class OpenAIBackend(LLMBackend):
         }
         if params.stop:
             payload["stop"] = list(params.stop)
-        if self.endpoint == "chat":
-            payload["messages"] = [m.model_dump() for m in prompt.messages]
-        else:
+        if params.presence_penalty or params.frequency_penalty:
+            payload["presence_penalty"] = params.presence_penalty
+            payload["frequency_penalty"] = params.frequency_penalty
+        if self.endpoint != "chat":
             payload["prompt"] = render_completion(prompt)
+            return payload
+        payload["messages"] = [m.model_dump() for m in prompt.messages]
+        if params.json_schema is not None:
+            schema = params.json_schema
+            payload["response_format"] = (
+                {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+                if self.json_format == "json_schema"
+                else {"type": "json_object", "schema": schema}
+            )
+        if params.logprobs is not None:
+            payload["logprobs"] = True
+            payload["top_logprobs"] = params.logprobs
         return payload
 
     def _complete(self, client: httpx.Client, payload: dict[str, Any]) -> Completion:
@@ -183,8 +216,12 @@ class OpenAIBackend(LLMBackend):
         seconds = time.perf_counter() - start
         choices = body.get("choices") or [{}]
         choice = choices[0] if isinstance(choices[0], dict) else {}
+        logprobs = None
         if self.endpoint == "chat":
             text = (choice.get("message") or {}).get("content")
+            if "top_logprobs" in payload:
+                content = (choice.get("logprobs") or {}).get("content") or []
+                logprobs = [TokenLogprob.model_validate(entry) for entry in content]
         else:
             text = choice.get("text")
         usage = body.get("usage") or {}
@@ -193,6 +230,7 @@ class OpenAIBackend(LLMBackend):
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             seconds=seconds,
+            logprobs=logprobs,
         )
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:

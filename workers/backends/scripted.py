@@ -5,16 +5,33 @@ from __future__ import annotations
 import time
 
 from workers.backends.base import LLMBackend
-from workers.types import BackendError, Completion, GenerationParams, Prompt, TextSink
+from workers.types import (
+    BackendError,
+    BackendFeature,
+    Completion,
+    GenerationParams,
+    ModelSpec,
+    Prompt,
+    TextSink,
+)
 
 
 class ScriptedBackend(LLMBackend):
     """Answers from `options.responses` (substring of the last message -> reply), else
     `options.default` (which may use {name}). `options.fail_load` simulates a broken model;
     `options.delay_s` makes each generate call slow (to interrupt a run in tests), and
-    `options.load_delay_s` each load (to see loads overlap generation)."""
+    `options.load_delay_s` each load (to see loads overlap generation). `options.echo`
+    answers with what the model was given instead: "prompt" (each message as "role:
+    content") or "params" (the generation params as JSON). `options.features` lists the
+    optional features it claims (it honours none: the orchestration around them is tested)."""
 
     loaded = False
+
+    @classmethod
+    def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
+        claimed = spec.options.get("features", [])
+        assert isinstance(claimed, list)
+        return frozenset(claimed)
 
     def load(self) -> None:
         if self.spec.options.get("fail_load"):
@@ -30,11 +47,16 @@ class ScriptedBackend(LLMBackend):
         assert isinstance(responses, dict)
         default = str(self.spec.options.get("default", "The answer is (A)."))
         out = []
+        echo = self.spec.options.get("echo")
         for prompt in prompts:
             last = prompt.messages[-1].content
             text = next((r for key, r in responses.items() if key in last), None)
             if text is None:
                 text = default.format(name=self.spec.name)
+            if echo == "prompt":
+                text = "\n".join(f"{m.role}: {m.content}" for m in prompt.messages)
+            elif echo == "params":
+                text = params.model_dump_json()
             words = text.split()[: params.max_tokens]
             out.append(
                 Completion(

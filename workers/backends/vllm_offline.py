@@ -27,7 +27,16 @@ from typing import Any
 
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
-from workers.types import BackendError, Completion, GenerationParams, ModelSpec, Prompt
+from workers.types import (
+    BackendError,
+    BackendFeature,
+    Completion,
+    GenerationParams,
+    ModelSpec,
+    Prompt,
+    TokenLogprob,
+    TopLogprob,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,10 @@ def engine_kwargs(spec: ModelSpec) -> dict[str, Any]:
 
 
 class VLLMBackend(LLMBackend):
+    @classmethod
+    def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
+        return frozenset({"penalties", "json_schema", "logprobs"})
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         self._vllm: ModuleType | None = None
@@ -137,6 +150,10 @@ class VLLMBackend(LLMBackend):
             top_p=params.top_p,
             seed=params.seed,
             stop=params.stop or None,
+            presence_penalty=params.presence_penalty,
+            frequency_penalty=params.frequency_penalty,
+            logprobs=params.logprobs,
+            **structured_output(self._vllm, params.json_schema),
         )
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
@@ -161,6 +178,43 @@ class VLLMBackend(LLMBackend):
                 prompt_tokens=len(out.prompt_token_ids or []),
                 completion_tokens=len(out.outputs[0].token_ids),
                 seconds=per_prompt,
+                logprobs=token_logprobs(out.outputs[0], params.logprobs),
             )
             for out in outputs
         ]
+
+
+def structured_output(vllm: ModuleType, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The SamplingParams argument that constrains decoding to `schema`: `structured_outputs`
+    (StructuredOutputsParams) in current vLLM, `guided_decoding` (GuidedDecodingParams) in
+    releases before it."""
+    if schema is None:
+        return {}
+    module = import_module(f"{vllm.__name__}.sampling_params")
+    if hasattr(module, "StructuredOutputsParams"):
+        return {"structured_outputs": module.StructuredOutputsParams(json=schema)}
+    return {"guided_decoding": module.GuidedDecodingParams(json=schema)}
+
+
+def token_logprobs(output: Any, top: int | None) -> list[TokenLogprob] | None:
+    """OpenAI's per-token entries from a vLLM CompletionOutput, whose `logprobs` hold, for
+    each generated token, a dict of token id -> Logprob (logprob, rank, decoded_token) with
+    the sampled token and the `top` most likely ones."""
+    if top is None or output.logprobs is None:
+        return None
+    entries = []
+    for token_id, candidates in zip(output.token_ids, output.logprobs, strict=False):
+        ranked = sorted(candidates.values(), key=lambda c: c.rank if c.rank is not None else 0)
+        chosen = candidates[token_id]
+        entries.append(
+            TokenLogprob(
+                **_top(chosen).model_dump(),
+                top_logprobs=[_top(c) for c in ranked[:top]],
+            )
+        )
+    return entries
+
+
+def _top(candidate: Any) -> TopLogprob:
+    token = candidate.decoded_token or ""
+    return TopLogprob(token=token, logprob=float(candidate.logprob), bytes=list(token.encode()))

@@ -1,0 +1,104 @@
+"""llama.cpp sampler chains and token log-probabilities for BatchDecoder.
+
+One chain per sequence: the JSON grammar (when the params carry a schema) masks the tokens
+that cannot continue valid JSON, the penalties sampler lowers the logits of tokens already
+generated (OpenAI's presence and frequency penalties), then greedy or temperature, top-p and
+a seeded draw. Log-probabilities come from the model's raw logits (before any sampler), as
+OpenAI and vLLM report them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from workers.types import BackendError, GenerationParams, TokenLogprob, TopLogprob
+
+_SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take a uint32 seed
+# llama-cpp-python's converter lets raw control characters into JSON strings, which JSON
+# forbids (json.loads refuses them); upstream llama.cpp's rule excludes them.
+_CHAR_RULE = re.compile(r"^char ::= .*$", re.MULTILINE)
+_STRICT_CHAR_RULE = (
+    r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] '
+    r"[0-9a-fA-F] [0-9a-fA-F])"
+)
+
+
+def json_grammar(schema: dict[str, Any]) -> str:
+    """The GBNF grammar of the JSON values `schema` allows (rule `root`); BackendError when
+    llama.cpp's converter does not know the schema. Keywords the converter ignores (in
+    llama-cpp-python 0.3: minimum, maximum, ...) are not enforced."""
+    try:
+        converter = import_module("llama_cpp.llama_grammar")
+    except ImportError as exc:
+        raise BackendError("llama-cpp-python is not installed") from exc
+    try:
+        grammar: str = converter.json_schema_to_gbnf(json.dumps(schema))
+    except Exception as exc:  # AssertionError, ValueError, KeyError from the converter
+        raise BackendError(
+            f"llama.cpp cannot constrain decoding to this JSON schema: {exc}"
+        ) from exc
+    return _CHAR_RULE.sub(lambda _: _STRICT_CHAR_RULE, grammar)
+
+
+def make_sampler(
+    lib: ModuleType, vocab: Any, params: GenerationParams, seed: int, grammar: str | None
+) -> Any:
+    """A sampler chain for one sequence (freed by the caller with llama_sampler_free)."""
+    chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+    if grammar is not None:
+        constraint = lib.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+        if not constraint:
+            lib.llama_sampler_free(chain)
+            raise BackendError("llama.cpp could not parse the JSON grammar")
+        lib.llama_sampler_chain_add(chain, constraint)
+    if params.presence_penalty or params.frequency_penalty:
+        lib.llama_sampler_chain_add(chain, _penalties(lib, vocab, params))
+    if params.temperature == 0.0:
+        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
+        return chain
+    # Temperature before top-p, as in OpenAI's and Hugging Face's sampling; each sequence
+    # has its own seeded distribution so a prompt's sample does not depend on its group.
+    lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(params.temperature))
+    if params.top_p < 1.0:
+        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(params.top_p, 1))
+    lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(seed & _SEED_MASK))
+    return chain
+
+
+def _penalties(lib: ModuleType, vocab: Any, params: GenerationParams) -> Any:
+    # Only sampled tokens are accepted into the chain, so the window of max_tokens covers
+    # every generated token and no prompt token: OpenAI's "tokens so far" of the answer.
+    args = (params.max_tokens, 1.0, params.frequency_penalty, params.presence_penalty)
+    init = lib.llama_sampler_init_penalties
+    if len(getattr(init, "argtypes", None) or ()) == 5:  # releases that take n_vocab first
+        return init(lib.llama_vocab_n_tokens(vocab), *args)
+    return init(*args)
+
+
+def token_logprob(
+    logits: np.ndarray[Any, Any], token: int, top: int, piece: Callable[[int], bytes]
+) -> TokenLogprob:
+    """The log-probability of `token` under `logits` (one position's raw logits), with the
+    `top` most likely tokens there."""
+    shifted = logits.astype(np.float64) - float(logits.max())
+    logprobs = shifted - np.log(np.exp(shifted).sum())
+    best: list[TopLogprob] = []
+    if top:
+        ids = np.argpartition(-logprobs, top - 1)[:top].tolist()
+        for other in sorted(ids, key=lambda i: -logprobs[i]):
+            best.append(_entry(float(logprobs[other]), piece(other)))
+    chosen = _entry(float(logprobs[token]), piece(token))
+    return TokenLogprob(**chosen.model_dump(), top_logprobs=best)
+
+
+def _entry(logprob: float, piece: bytes) -> TopLogprob:
+    return TopLogprob(
+        token=piece.decode("utf-8", errors="replace"), logprob=logprob, bytes=list(piece)
+    )
