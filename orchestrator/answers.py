@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Literal
 
-AnswerFormat = Literal["letter", "number", "math", "free"]
+# "json": a chat completion's response_format asked for JSON (see canonical_json)
+AnswerFormat = Literal["letter", "number", "math", "free", "json"]
 
 # Where a few-shot continuation starts its next item. A base model that has answered goes on
 # to invent the next "Question: ..." and answers that too, so only the text before it is
@@ -102,6 +104,16 @@ def normalize_free(text: str) -> str | None:
     return None
 
 
+def canonical_json(text: str) -> str | None:
+    """A comparable form of a JSON answer (keys sorted, no spaces), so a vote counts equal
+    values together however they were spaced; None if the text is not JSON."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def extract(text: str, fmt: AnswerFormat) -> str | None:
     """The final answer of `text` in format `fmt`, read only up to the next few-shot item."""
     text = truncate_at_next_item(text)
@@ -111,4 +123,6 @@ def extract(text: str, fmt: AnswerFormat) -> str | None:
         return extract_number(text)
     if fmt == "math":
         return extract_math(text)
+    if fmt == "json":
+        return canonical_json(text)
     return normalize_free(text)

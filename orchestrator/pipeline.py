@@ -13,8 +13,10 @@ from pydantic import BaseModel, Field
 
 from orchestrator.aggregators import AggregationInput, AggregatorPolicy, ExpertAnswer
 from orchestrator.answers import AnswerFormat, detect_format, extract
+from orchestrator.conversation import Conversation
 from orchestrator.errors import InputError
 from orchestrator.experts import ExpertRegistry
+from orchestrator.overrides import CallOverrides
 from orchestrator.prompts import expert_prompt
 from orchestrator.recruiters import Recruiter, RecruitRequest
 from orchestrator.scheduler import StageRequest
@@ -34,6 +36,9 @@ class Query(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     question_id: str | None = None
     fmt: AnswerFormat | None = None
+    conversation: Conversation | None = Field(
+        default=None, description="a chat's system prompt and earlier turns: every call gets it"
+    )
 
 
 class BatchOptions(BaseModel):
@@ -48,6 +53,7 @@ class BatchOptions(BaseModel):
     replace_failed: bool = Field(
         default=True, description="re-ask a failed expert's slot of another candidate"
     )
+    overrides: CallOverrides = Field(default_factory=CallOverrides)
 
 
 class Pipeline:
@@ -84,9 +90,10 @@ class Pipeline:
         for q in queries:
             if not q.text.strip():
                 raise InputError("the question is empty")
-            if len(q.text) > longest * _CHARS_PER_TOKEN_FLOOR * 2:
+            size = len(q.text) + (q.conversation.size() if q.conversation else 0)
+            if size > longest * _CHARS_PER_TOKEN_FLOOR * 2:
                 raise InputError(
-                    f"the question ({len(q.text)} characters) is longer than the context of "
+                    f"the question ({size} characters) is longer than the context of "
                     f"every expert (largest: {longest} tokens)"
                 )
         if options.aggregation not in self.aggregators:
@@ -138,7 +145,8 @@ class Pipeline:
             )
             traces.append(trace)
         self._collect(traces, expert_items, fmts, "experts")
-        self._aggregate(traces, fmts, options, stages, on_answer_text)
+        conversations = [q.conversation for q in queries]
+        self._aggregate(traces, fmts, conversations, options, stages, on_answer_text)
         elapsed = time.perf_counter() - started
         for trace in traces:
             trace.seconds = elapsed
@@ -184,7 +192,9 @@ class Pipeline:
                         key=q.id,
                         slot=slot,
                         expert=name,
-                        prompt=expert_prompt(q.text, fmt, completion, q.question_id),
+                        prompt=expert_prompt(
+                            q.text, fmt, completion, q.question_id, q.conversation
+                        ),
                     )
                 )
         return stages.run("experts", requests, self._expert_params(options))
@@ -197,6 +207,7 @@ class Pipeline:
                 update["temperature"] = options.temperature
             if options.seed is not None:
                 update["seed"] = options.seed
+            update |= options.overrides.update("experts")
             return base.model_copy(update=update) if update else base
 
         return params
@@ -234,7 +245,7 @@ class Pipeline:
                     key=q.id,
                     slot=item.request.slot,
                     expert=name,
-                    prompt=expert_prompt(q.text, fmt, completion, q.question_id),
+                    prompt=expert_prompt(q.text, fmt, completion, q.question_id, q.conversation),
                 )
             )
         return stages.run("experts", requests, self._expert_params(options))
@@ -271,13 +282,14 @@ class Pipeline:
         self,
         traces: list[Trace],
         fmts: list[AnswerFormat],
+        conversations: list[Conversation | None],
         options: BatchOptions,
         stages: StageExecutor,
         on_answer_text: Callable[[str, str], None] | None = None,
     ) -> None:
         policy = self.aggregators[options.aggregation]
         requests = []
-        for trace, fmt in zip(traces, fmts, strict=True):
+        for trace, fmt, conversation in zip(traces, fmts, conversations, strict=True):
             answers = [
                 ExpertAnswer(expert=c.expert, text=c.text, extracted=c.extracted)
                 for c in trace.calls
@@ -294,6 +306,7 @@ class Pipeline:
                     fmt=fmt,
                     answers=answers,
                     weights=trace.recruitment.weights,
+                    conversation=conversation,
                 ),
                 completion,
             )
@@ -313,7 +326,9 @@ class Pipeline:
         items = stages.run(
             "aggregate",
             requests,
-            lambda n: self._params(n, options.aggregator_max_tokens),
+            lambda n: self._params(n, options.aggregator_max_tokens).model_copy(
+                update=options.overrides.update("aggregate")
+            ),
             stream if on_answer_text is not None else None,
         )
         self._collect(traces, items, fmts, "aggregate")

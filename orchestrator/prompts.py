@@ -1,8 +1,13 @@
-"""Prompt text for each role. Backends render messages (chat template or plain completion)."""
+"""Prompt text for each role. Backends render messages (chat template or plain completion).
+
+A chat query's conversation (system prompt, earlier turns) comes with every prompt: as
+messages before the question for a chat model, as an opening paragraph and a transcript
+before the question for a base model."""
 
 from __future__ import annotations
 
 from orchestrator.answers import AnswerFormat
+from orchestrator.conversation import Conversation
 from workers.types import Prompt
 
 _INSTRUCTION: dict[AnswerFormat, str] = {
@@ -15,6 +20,7 @@ _INSTRUCTION: dict[AnswerFormat, str] = {
         "where X is the final answer, at the end of your response."
     ),
     "free": "Answer concisely and correctly.",
+    "json": "Answer with JSON only.",
 }
 _INSTRUCTION["math"] = _INSTRUCTION["number"]
 
@@ -26,24 +32,41 @@ _COMPLETION_SHOT: dict[AnswerFormat, str] = {
     ),
     "number": "Question: What is 12 times 3?\nAnswer: 12 * 3 = 36. The answer is \\boxed{36}.\n\n",
     "free": "Question: What is the largest planet in the solar system?\nAnswer: Jupiter.\n\n",
+    "json": (
+        "Question: What is the largest planet in the solar system? Answer in JSON.\n"
+        'Answer: {"answer": "Jupiter"}\n\n'
+    ),
 }
 _COMPLETION_SHOT["math"] = _COMPLETION_SHOT["number"]
 
 
 def expert_prompt(
-    question: str, fmt: AnswerFormat, completion: bool, question_id: str | None = None
+    question: str,
+    fmt: AnswerFormat,
+    completion: bool,
+    question_id: str | None = None,
+    conversation: Conversation | None = None,
 ) -> Prompt:
+    context = conversation or Conversation()
     if completion:
-        text = f"{_COMPLETION_SHOT[fmt]}Question: {question}\nAnswer:"
-    else:
-        text = f"Question: {question}\n{_INSTRUCTION[fmt]}"
-    return Prompt.user(text, question=question, question_id=question_id)
+        text = (
+            f"{context.preamble()}{_COMPLETION_SHOT[fmt]}{context.transcript()}"
+            f"Question: {question}\nAnswer:"
+        )
+        return Prompt.user(text, question=question, question_id=question_id)
+    text = f"Question: {question}\n{_INSTRUCTION[fmt]}"
+    return Prompt(messages=context.messages(text), question=question, question_id=question_id)
 
 
 def aggregator_prompt(
-    question: str, fmt: AnswerFormat, responses: list[str], completion: bool
+    question: str,
+    fmt: AnswerFormat,
+    responses: list[str],
+    completion: bool,
+    conversation: Conversation | None = None,
 ) -> Prompt:
     """Anonymised 'Response i' blocks, then the question with its answer format kept."""
+    context = conversation or Conversation()
     blocks = "".join(f"### Response {i + 1}:\n{r.strip()}\n\n" for i, r in enumerate(responses))
     head = (
         "You have been provided with a set of responses from various models to the latest user "
@@ -51,7 +74,10 @@ def aggregator_prompt(
         "information: some of it may be biased or incorrect.\n\nResponses from models:\n\n"
     )
     if completion:
-        text = f"{head}{blocks}Question: {question}\nBest answer:"
-    else:
-        text = f"{head}{blocks}Question: {question}\n{_INSTRUCTION[fmt]}"
-    return Prompt.user(text, question=question)
+        text = (
+            f"{context.preamble()}{head}{blocks}{context.transcript()}"
+            f"Question: {question}\nBest answer:"
+        )
+        return Prompt.user(text, question=question)
+    text = f"{head}{blocks}Question: {question}\n{_INSTRUCTION[fmt]}"
+    return Prompt(messages=context.messages(text), question=question)

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from pydantic import BaseModel, Field
 
 from orchestrator.answers import AnswerFormat
+from orchestrator.conversation import Conversation
 from workers.types import Prompt
 
 
@@ -21,6 +22,9 @@ class AggregationInput(BaseModel):
     fmt: AnswerFormat
     answers: list[ExpertAnswer]
     weights: dict[str, float] = Field(default_factory=dict, description="recruitment weights")
+    conversation: Conversation | None = Field(
+        default=None, description="a chat's system prompt and earlier turns"
+    )
 
 
 class AggregationOutcome(BaseModel):

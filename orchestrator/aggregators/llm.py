@@ -15,5 +15,7 @@ class LLMAggregator(AggregatorPolicy):
         if not responses:
             return AggregationOutcome(answer="", notes=["every expert answer was empty"])
         return AggregationOutcome(
-            prompt=aggregator_prompt(item.question, item.fmt, responses, completion)
+            prompt=aggregator_prompt(
+                item.question, item.fmt, responses, completion, item.conversation
+            )
         )

@@ -92,3 +92,11 @@ def test_truncate_at_next_item() -> None:
     text = "Question: what is 2 + 2? It is 4. The answer is (B)."
     assert truncate_at_next_item(text) == text
     assert extract("\n\\boxed{3}\nQuestion: q \\boxed{4}", "number") == "3"
+
+
+def test_json_answers_compare_by_value() -> None:
+    assert extract('{"b": 1, "a": [true, null]}', "json") == '{"a":[true,null],"b":1}'
+    assert extract('{ "a" : [ true , null ], "b" : 1 }', "json") == extract(
+        '{"b":1,"a":[true,null]}', "json"
+    )
+    assert extract('{"a": 1', "json") is None  # cut at max_tokens: not JSON
