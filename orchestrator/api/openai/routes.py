@@ -17,7 +17,8 @@ from orchestrator.api.openai.protocol import (
     ModelCard,
     ModelList,
 )
-from orchestrator.api.openai.serving import QUERY_ID_HEADER, TextFeed
+from orchestrator.api.openai.serving import QUERY_ID_HEADER
+from orchestrator.api.openai.streaming import TextFeed
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -26,7 +27,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _STREAM_DOC: dict[str, Any] = {
     "description": "A chat completion; with `stream: true`, server-sent events of "
-    "`chat.completion.chunk` objects ending in `data: [DONE]` (see serving.py). Either way "
+    "`chat.completion.chunk` objects ending in `data: [DONE]` (see streaming.py). Either way "
     f"the `{QUERY_ID_HEADER}` header names the stored query.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 
 from orchestrator.api.answers.schemas import AnswerOptions
 from orchestrator.api.app import create_app
+from orchestrator.api.openai.prepared import ChatOutcome
 from orchestrator.api.openai.protocol import ChatCompletionRequest, ChatMessage
-from orchestrator.api.openai.serving import TextFeed
+from orchestrator.api.openai.streaming import TextFeed
 from orchestrator.api.services import ApiServices
 from orchestrator.settings import Settings
-from orchestrator.trace import BatchReport
 
 from .conftest import MC, ScriptedDeployment, scripted_experts
 
@@ -78,7 +78,8 @@ def test_the_committee_answers_in_openai_shape_with_usage_and_trace(
         "total_tokens": prompt + generated,
     }
     assert generated > 0 and prompt > 0
-    assert "1 earlier message(s) not used" in " ".join(trace["recruitment"]["notes"])
+    notes = " ".join(trace["recruitment"]["notes"])
+    assert "the system prompt (14 characters) and 0 earlier message(s) went to every" in notes
     stored = services_of(client).deployment.store.get_trace(trace["query_id"])
     assert stored is not None and stored.answer == trace["answer"] and len(stored.calls) == 3
 
@@ -242,8 +243,8 @@ def test_a_disabled_expert_is_neither_listed_nor_callable(tmp_path: Path) -> Non
         (
             {"model": "symoe", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
             422,
-            None,
             "messages.0.content",
+            "messages.0.content: image input is not supported",
         ),
         ({**chat(symoe={"k": 1}), "model": "e0"}, 400, "symoe", "not to a direct call"),
         ({"messages": chat()["messages"]}, 422, "model", "Field required"),
@@ -326,7 +327,7 @@ def test_a_client_leaving_mid_stream_leaves_the_batch_whole(
         symoe=AnswerOptions(k=2, aggregation="llm"),
     )
     prepared = serving.prepare(request)
-    started: list[Future[BatchReport]] = []
+    started: list[Future[ChatOutcome]] = []
 
     async def leave() -> str:
         feed = TextFeed(asyncio.get_running_loop())
@@ -345,7 +346,7 @@ def test_a_client_leaving_mid_stream_leaves_the_batch_whole(
 
     first = asyncio.run(leave())  # its loop is closed afterwards: the feed has no reader
     assert '"role":"assistant"' in first
-    report = started[0].result(timeout=120)  # the batch ran on to its end ...
+    report = started[0].result(timeout=120).report  # the batch ran on to its end ...
     stored = services.deployment.store.get_trace(prepared.query.id)
     assert stored is not None  # ... and was stored whole
     assert [c.stage for c in stored.calls] == ["experts", "experts", "aggregate"]
