@@ -1,5 +1,7 @@
 """A real `symoe serve` process with the real llama.cpp experts, driven by the official
-`openai` SDK and by a LangChain chain (`ChatPromptTemplate | ChatSymoe | StrOutputParser`)."""
+`openai` SDK and by a LangChain chain (`ChatPromptTemplate | ChatSymoe | StrOutputParser`):
+completions, streaming, direct calls, and the request fields (the conversation reaching
+every model call, response_format's JSON, logprobs, refusals)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import openai
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel
 
 from orchestrator.api.process import create_key, running_server
 from orchestrator.clients.langchain import ChatSymoe, SymoeAPIError
@@ -219,3 +222,129 @@ def test_a_client_that_disconnects_mid_stream_leaves_the_batch_whole(server: Ser
     assert answer.strip()
     # and the server still serves
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+ADA_SYSTEM = (
+    "You are a helpful assistant. Remember what the user tells you about themselves and use "
+    "it in your answers. Keep every answer short and friendly."
+)
+NAME = "What is my name?"
+# Both experts, the chat model aggregating: each model's template or transcript is used.
+BOTH: dict[str, Any] = {
+    "k": 2,
+    "experts": sorted(EXPERTS),
+    "aggregation": "llm",
+    "aggregator": "smollm2-135m",
+}
+
+
+def prompt_tokens(trace: dict[str, Any]) -> dict[tuple[str, str, int], int]:
+    return {(c["stage"], c["expert"], c["slot"]): c["prompt_tokens"] for c in trace["calls"]}
+
+
+def test_the_system_prompt_and_earlier_turns_reach_every_model_call(server: Server) -> None:
+    client = server.openai()
+    asked: dict[str, dict[str, Any]] = {}
+    for name, messages in {
+        "bare": [{"role": "user", "content": NAME}],
+        "conversation": [
+            {"role": "system", "content": ADA_SYSTEM},
+            {"role": "user", "content": "My name is Ada."},
+            {"role": "assistant", "content": "Nice to meet you, Ada."},
+            {"role": "user", "content": NAME},
+        ],
+    }.items():
+        completion = client.chat.completions.create(
+            model="symoe", messages=messages, max_tokens=8, extra_body={"symoe": BOTH}
+        )
+        asked[name] = (completion.model_extra or {})["symoe_trace"]
+    bare, conversation = (prompt_tokens(asked[n]) for n in ("bare", "conversation"))
+    # the same question draws the same experts; every call of the chat was given more:
+    # the system prompt and the two turns, in the chat template or the base model's transcript
+    assert bare.keys() == conversation.keys()
+    assert {stage for stage, _, _ in bare} == {"experts", "aggregate"}
+    for call, tokens in bare.items():
+        if call[0] == "experts":
+            assert conversation[call] >= tokens + 30, call
+        else:  # the aggregator also reads the experts' answers (at most 8 tokens each)
+            assert conversation[call] > tokens, call
+    notes = " ".join(asked["conversation"]["recruitment"]["notes"])
+    assert "and 2 earlier message(s) went to every model call" in notes
+
+
+class Capital(BaseModel):
+    city: Literal["Paris", "London", "Rome"]
+    certain: bool
+
+
+@pytest.mark.parametrize("aggregation", ["llm", "vote"])
+def test_response_format_json_schema_gives_json_that_matches_it(
+    server: Server, aggregation: str
+) -> None:
+    """The SDK's own structured-output helper sends the pydantic model's strict JSON schema
+    and parses the answer into the model; every call of the committee is constrained, so
+    each expert's answer parses too (and a vote counts them by value)."""
+    completion = server.openai().chat.completions.parse(
+        model="symoe",
+        messages=[{"role": "user", "content": "What is the capital of France? Answer in JSON."}],
+        response_format=Capital,
+        max_tokens=48,
+        extra_body={"symoe": {**BOTH, "aggregation": aggregation}},
+    )
+    message = completion.choices[0].message
+    assert isinstance(message.parsed, Capital)
+    trace = (completion.model_extra or {})["symoe_trace"]
+    for call in trace["calls"]:
+        Capital.model_validate_json(call["text"])
+    assert message.content == trace["answer"]
+
+
+def test_logprobs_of_a_direct_call(server: Server) -> None:
+    client = server.openai()
+    completion = client.chat.completions.create(
+        model="smollm2-135m",
+        messages=[{"role": "user", "content": "Name three colors."}],
+        max_tokens=6,
+        logprobs=True,
+        top_logprobs=2,
+    )
+    choice = completion.choices[0]
+    assert choice.logprobs is not None and choice.logprobs.content is not None
+    entries = choice.logprobs.content
+    assert completion.usage is not None and len(entries) == completion.usage.completion_tokens
+    assert "".join(e.token for e in entries) == choice.message.content
+    assert all(len(e.top_logprobs) == 2 and e.logprob <= 0.0 for e in entries)
+
+    stream = client.chat.completions.create(
+        model="smollm2-135m",
+        messages=[{"role": "user", "content": "Name three colors."}],
+        max_tokens=6,
+        logprobs=True,
+        stream=True,
+    )
+    chunks = [c for c in stream if c.choices]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    streamed = [
+        e for c in chunks if c.choices[0].logprobs for e in c.choices[0].logprobs.content or []
+    ]
+    assert text == choice.message.content and "".join(e.token for e in streamed) == text
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "param"),
+    [
+        ({"logit_bias": {"1": 10}}, "logit_bias"),
+        ({"logprobs": True}, "logprobs"),  # the committee's answer has no token logprobs
+        ({"extra_body": {"temprature": 0.5}}, "temprature"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+    ],
+)
+def test_fields_symoe_does_not_honour_are_refused_through_the_sdk(
+    server: Server, request_fields: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        server.openai().chat.completions.create(
+            model="symoe", messages=[{"role": "user", "content": QUESTION}], **request_fields
+        )
+    assert refused.value.status_code == 400
+    assert isinstance(refused.value.body, dict) and refused.value.body["param"] == param
