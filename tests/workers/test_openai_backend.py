@@ -3,6 +3,7 @@ local SmolLM2 GGUF in a subprocess on a free loopback port (no mocks)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -117,6 +118,34 @@ def test_a_group_comes_back_in_order(backend: OpenAIBackend) -> None:
     alone = [backend.generate([p], GREEDY)[0].text for p in prompts]
     assert [c.text for c in group] == alone
     assert len(set(alone)) == 4
+
+
+def test_json_schema_logprobs_and_penalties_go_to_the_server(base_url: str) -> None:
+    """llama-cpp-python's server reads a schema as {"type": "json_object", "schema": ...}."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    remote = OpenAIBackend(spec(base_url, json_format="json_object"))
+    assert remote.features(remote.spec) == {"penalties", "json_schema", "logprobs"}
+    remote.load()
+    try:
+        schema = {
+            "type": "object",
+            "properties": {"city": {"type": "string", "enum": ["Paris", "Rome"]}},
+            "required": ["city"],
+        }
+        params = GenerationParams(max_tokens=24, json_schema=schema, logprobs=2)
+        [answer] = remote.generate([PARIS], params)
+        jsonschema_rs.validate(schema, json.loads(answer.text))
+        assert answer.logprobs is not None and len(answer.logprobs) == answer.completion_tokens
+        # (how many alternatives come back is the server's affair: this one adds the chosen)
+        assert all(entry.top_logprobs and entry.logprob <= 0.0 for entry in answer.logprobs)
+        echo = Prompt.user("Repeat after me: go go go go go go go go go go go go")
+        [plain] = remote.generate([echo], GREEDY)
+        [curbed] = remote.generate([echo], GREEDY.model_copy(update={"frequency_penalty": 2.0}))
+        assert curbed.text != plain.text
+    finally:
+        remote.unload()
+    completions = spec(base_url, endpoint="completions")
+    assert OpenAIBackend.features(completions) == {"penalties"}  # no standard form for the rest
 
 
 def test_completions_endpoint(base_url: str) -> None:
