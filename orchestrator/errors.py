@@ -21,3 +21,7 @@ class UnknownExpertError(SymoeError):
 
 class BrokerUnreachableError(SymoeError):
     """The distributed runner cannot reach its broker or result backend."""
+
+
+class RunnerClosedError(SymoeError):
+    """The runner was cancelled (the server is stopping) while groups were outstanding."""

@@ -93,7 +93,12 @@ class Deployment:
                 memory_budget_mb=s.memory_budget_mb,
                 visibility_timeout_s=s.broker_visibility_timeout_s,
             )
-            return CeleryRunner(app, timeout_s=s.group_timeout_s, retries=s.group_retries)
+            return CeleryRunner(
+                app,
+                timeout_s=s.group_timeout_s,
+                retries=s.group_retries,
+                liveness_check_s=s.worker_heartbeat_s,
+            )
         return InProcessRunner(ModelPool(s.memory_budget_mb))
 
     @cached_property

@@ -79,9 +79,20 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     result_backend: str = "redis://127.0.0.1:6379/1"
     broker_visibility_timeout_s: float = Field(
-        default=3600, gt=0, description="an unacknowledged group is redelivered after this"
+        default=3600,
+        gt=0,
+        description="the broker redelivers an unacknowledged group after this (a backstop: "
+        "keep it above the longest group, or a healthy group runs twice)",
     )
     group_timeout_s: float = Field(default=600, gt=0, description="per attempt of a group")
+    worker_heartbeat_s: float = Field(
+        default=2, gt=0, le=60, description="a worker renews its liveness key this often"
+    )
+    worker_lost_after_s: float = Field(
+        default=10,
+        gt=0,
+        description="a worker silent this long is lost: its started group is sent again",
+    )
     microbatch_window_ms: float = Field(
         default=20,
         ge=0,
@@ -123,6 +134,12 @@ class Settings(BaseSettings):
         description="a running job whose executor has not beaten for this long is taken over",
     )
     api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
+    api_shutdown_grace_s: float = Field(
+        default=5,
+        ge=0,
+        description="on SIGTERM, work in flight may finish for this long; then outstanding "
+        "groups are abandoned, a job cut short goes back to the queue, and the server exits",
+    )
 
     @field_validator("profile_file", "replay_dir", mode="before")
     @classmethod
@@ -130,6 +147,16 @@ class Settings(BaseSettings):
         # SYMOE_PROFILE_FILE= (empty) switches the shipped profile off; SYMOE_REPLAY_DIR=
         # (empty) means the default.
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _heartbeat_fits(self) -> Settings:
+        # one late beat (a busy machine) must not make a live worker look lost
+        if self.worker_lost_after_s < 2 * self.worker_heartbeat_s:
+            raise ValueError(
+                f"worker_lost_after_s ({self.worker_lost_after_s:g}) must be at least twice "
+                f"worker_heartbeat_s ({self.worker_heartbeat_s:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _derived_and_unknown(self) -> Settings:

@@ -1,7 +1,8 @@
 """Real Redis and real `symoe worker` subprocesses for the distributed-serving tests.
 
 The tests use Redis DBs 9 (broker) and 10 (results), flushed around every test, and skip
-when no Redis server answers on 127.0.0.1:6379.
+when no Redis server answers on 127.0.0.1:6379. Apps and workers run with the default
+settings (visibility timeout, heartbeat) unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from workers.process import REPO, running_worker, start_worker, stop, wait_ready
 
 BROKER = "redis://127.0.0.1:6379/9"
 BACKEND = "redis://127.0.0.1:6379/10"
-VISIBILITY_S = 2.0
 
 
 def flush_redis() -> None:
@@ -34,12 +34,12 @@ def flush_redis() -> None:
         pytest.skip(f"Redis on 127.0.0.1:6379 is unreachable: {exc}")
 
 
-def redis_keys(db: int) -> list[bytes]:
-    return list(redis.Redis(host="127.0.0.1", port=6379, db=db).keys("*"))
+def redis_keys(db: int, pattern: str = "*") -> list[bytes]:
+    return list(redis.Redis(host="127.0.0.1", port=6379, db=db).keys(pattern))
 
 
 def client_app(broker: str = BROKER) -> Celery:
-    return make_celery_app(broker, BACKEND, visibility_timeout_s=VISIBILITY_S)
+    return make_celery_app(broker, BACKEND)
 
 
 def scripted(name: str, **options: object) -> dict[str, object]:
@@ -62,7 +62,6 @@ def worker_env(tmp_path: Path, experts: list[dict[str, object]]) -> dict[str, st
         "SYMOE_EXPERTS_FILE": str(experts_file),
         "SYMOE_BROKER_URL": BROKER,
         "SYMOE_RESULT_BACKEND": BACKEND,
-        "SYMOE_BROKER_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S),
         "HF_HUB_OFFLINE": "1",
     }
 

@@ -2,23 +2,30 @@
 the one task, `symoe.run_group`, that runs a group through this worker process's model pool.
 
 Payloads are small JSON: a group (spec, sampling params, prompts) in, its outcome out. Queues
-are named per expert (`expert.<name>`); workers ack late with prefetch 1, so the group of a
-worker that dies is redelivered to another one after the broker's visibility timeout.
+are named per expert (`expert.<name>`); workers ack late with prefetch 1 and beat a liveness
+key (workers/liveness.py): the orchestrator sends the group of a worker that stops beating
+again within seconds, and the broker's own redelivery after its visibility timeout remains
+the backstop (a task the orchestrator abandoned is skipped, not run twice).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from celery import Celery, bootsteps
+from celery import Celery, Task, bootsteps
+from celery.exceptions import Ignore
 from celery.worker.control import inspect_command
 from kombu.entity import Queue
 from pydantic import BaseModel, Field
 
+from workers import liveness
 from workers.execute import execute_group
 from workers.pool import ModelPool, PoolStats
 from workers.types import GenerationParams, ModelSpec, Prompt
+
+log = logging.getLogger(__name__)
 
 TASK_NAME = "symoe.run_group"
 STATS_COMMAND = "symoe_pool_stats"
@@ -101,8 +108,12 @@ def make_celery_app(
     memory_budget_mb: int = 2048,
     visibility_timeout_s: float = 3600,
     result_expires_s: int = 86400,
+    heartbeat_s: float = 2.0,
+    lost_after_s: float = 10.0,
 ) -> Celery:
-    """A configured app. `experts` (workers only) declares the queues the worker consumes."""
+    """A configured app. `experts` (workers only) declares the queues the worker consumes;
+    a worker renews its liveness key every `heartbeat_s`, and the key expires (the worker
+    counts as lost) `lost_after_s` after the last renewal."""
     app = Celery("symoe", broker=broker_url, backend=backend_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -119,19 +130,31 @@ def make_celery_app(
         redis_socket_connect_timeout=3,
         broker_transport_options={
             "visibility_timeout": visibility_timeout_s,
-            # sweep for abandoned (unacked) groups at least as often as they expire
+            # sweep for expired unacked groups at least as often as they expire; kombu scans
+            # only every `throttle`-th sweep (default 10, so 100 s apart): every sweep scans
             "unacked_restore_interval": min(10.0, max(1.0, visibility_timeout_s / 2)),
+            "unacked_restore_throttle": 1,
         },
         worker_hijack_root_logger=False,
     )
+    app.conf[liveness.HEARTBEAT_S] = heartbeat_s
+    app.conf[liveness.LOST_AFTER_S] = lost_after_s
     if experts:
         app.conf.task_queues = [Queue(queue_name(e)) for e in experts]  # type: ignore[no-untyped-call]
 
-    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
-    def run_group(group: dict[str, Any]) -> dict[str, Any]:
+    @app.task(  # type: ignore[untyped-decorator]
+        name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True
+    )
+    def run_group(task: Task, group: dict[str, Any]) -> dict[str, Any]:
+        task_id = str(task.request.id)
+        if liveness.is_abandoned(app, task_id):  # sent again elsewhere: a late redelivery
+            log.warning("group task %s was abandoned by the orchestrator; skipped", task_id)
+            app.backend.forget(task_id)
+            raise Ignore()
         return run_group_payload(group, memory_budget_mb, experts)
 
     app.steps["worker"].add(PoolStatsStep)
+    app.steps["worker"].add(liveness.HeartbeatStep)
     _register_stats_command()
     return app
 

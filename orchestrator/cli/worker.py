@@ -47,6 +47,8 @@ def worker(
         experts=hosted,
         memory_budget_mb=settings.memory_budget_mb if memory_budget is None else memory_budget,
         visibility_timeout_s=settings.broker_visibility_timeout_s,
+        heartbeat_s=settings.worker_heartbeat_s,
+        lost_after_s=settings.worker_lost_after_s,
     )
     logging.basicConfig(level=loglevel.upper(), format="%(levelname)s %(name)s: %(message)s")
     app.worker_main(

@@ -21,5 +21,9 @@ class Runner(ABC):
         """One result per group, in order. A failing group is reported, never raised.
         Runners that stream call `on_text` as completions are decoded; others ignore it."""
 
+    def cancel(self) -> None:  # noqa: B027 - optional hook, in-process work cannot be cut
+        """Stop waiting (the server is stopping): calls in flight and later ones raise
+        RunnerClosedError soon. Runners whose work runs in this process ignore it."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most runners hold nothing
         """Release what the runner holds (loaded models, connections)."""

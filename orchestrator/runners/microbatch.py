@@ -109,6 +109,9 @@ class MicroBatchingRunner(Runner):
             assert piece.expert == part.group.spec.name
             part.future.set_result(piece)
 
+    def cancel(self) -> None:
+        self.inner.cancel()
+
     def close(self) -> None:
         self.inner.close()
 

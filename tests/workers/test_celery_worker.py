@@ -1,5 +1,6 @@
 """The Celery worker: the task payload round trip, the CLI's checks, and (real Redis, real
-worker subprocesses) redelivery of the groups of a worker killed mid-group."""
+worker subprocesses, default settings) the group of a worker killed mid-group: sent again
+once its heartbeat stops, run once, and skipped when the broker delivers it again later."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from orchestrator.factory import Deployment
 from orchestrator.runners import CeleryRunner
 from orchestrator.scheduler import Group, GroupResult, StageRequest
+from orchestrator.settings import Settings
 from tests.celery_support import (
+    BACKEND,
+    BROKER,
     REPO,
-    client_app,
     flush_redis,
     redis_keys,
     running_worker,
@@ -78,13 +83,25 @@ def clean_redis() -> Iterator[None]:
     flush_redis()
 
 
+def _wait_until(predicate: Callable[[], object], what: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 @pytest.mark.redis
+@pytest.mark.slow
 @pytest.mark.usefixtures("clean_redis")
-def test_groups_of_a_killed_worker_are_redelivered_and_complete_once(tmp_path: Path) -> None:
+def test_a_killed_workers_group_is_sent_again_with_the_defaults_and_runs_once(
+    tmp_path: Path,
+) -> None:
     experts = [scripted(f"e{i}", delay_s=1.0) for i in range(3)]
     env = worker_env(tmp_path, experts)
-    app = client_app()
-    runner = CeleryRunner(app, timeout_s=30, retries=0)
+    settings = Settings(runner="celery", broker_url=BROKER, result_backend=BACKEND)
+    runner = Deployment(settings).make_runner()  # the default timeouts, retries, heartbeat
+    assert isinstance(runner, CeleryRunner)
+    app = runner.app
     groups = [_group(e) for e in experts]
     results: list[GroupResult] = []
     thread = threading.Thread(target=lambda: results.extend(runner.run(groups)))
@@ -94,18 +111,26 @@ def test_groups_of_a_killed_worker_are_redelivered_and_complete_once(tmp_path: P
     try:
         wait_ready(app, first, log)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not redis_keys(10) and time.monotonic() < deadline:  # STARTED state stored
-            time.sleep(0.05)
-        assert redis_keys(10), "the first worker never started a group"
+        _wait_until(lambda: redis_keys(10, "celery-task-meta-*"), "a group's STARTED state")
     finally:
         stop(first, signal.SIGKILL)
     with running_worker(app, env, tmp_path / "worker2.log"):
-        thread.join(timeout=30)
+        thread.join(timeout=120)  # a fifth of the default group time-out (600 s)
         stats = pool_stats(app)
-    assert not thread.is_alive()
+    assert not thread.is_alive(), "the killed worker's group was not sent again"
     assert [r.expert for r in results] == ["e0", "e1", "e2"]
     assert all(r.error is None and all(r.completions) for r in results)
-    assert runner.resubmissions == 0  # redelivered by the broker, not sent again
+    assert runner.lost_workers == 1 and runner.resubmissions == 1  # the started group only
     (second,) = stats.values()
     assert second.loads == 3 and all(n == 1 for n in second.loads_by_model.values())
+
+    # The broker still holds the dead worker's unacknowledged message; its visibility timeout
+    # (an hour by default, one second for this third worker) restores it to the queue. The
+    # orchestrator abandoned that attempt, so the worker skips it instead of running it again.
+    assert redis.Redis(db=9).hlen("unacked") == 1
+    third_log = tmp_path / "worker3.log"
+    third_env = {**env, "SYMOE_BROKER_VISIBILITY_TIMEOUT_S": "1"}
+    with running_worker(app, third_env, third_log):
+        _wait_until(lambda: "was abandoned" in third_log.read_text(), "the redelivery")
+        (third,) = pool_stats(app).values()
+    assert third.loads == 0 and redis.Redis(db=9).hlen("unacked") == 0

@@ -1,5 +1,6 @@
 """CeleryRunner against real Redis and a real `symoe worker` subprocess: a batch through
-the pipeline, an unreachable broker, and a group that keeps exceeding its time limit."""
+the pipeline, an unreachable broker, a group that keeps exceeding its time limit, a healthy
+group that outlasts the liveness window, and a cancel while a group is outstanding."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 
-from orchestrator.errors import BrokerUnreachableError
+from orchestrator.errors import BrokerUnreachableError, RunnerClosedError
 from orchestrator.experts import Expert, ExpertRegistry
 from orchestrator.pipeline import BatchOptions, BatchReport, Pipeline, Query
 from orchestrator.runners import CeleryRunner, MicroBatchingRunner, Runner
@@ -25,6 +27,7 @@ from tests.celery_support import (
 )
 from tests.orchestrator.conftest import build_pipeline
 from workers.celery_app import pool_stats
+from workers.liveness import abandoned_key
 from workers.types import GenerationParams, ModelSpec, Prompt
 
 pytestmark = pytest.mark.redis
@@ -101,19 +104,72 @@ def test_an_unreachable_broker_is_a_clear_error_and_nothing_is_stored(tmp_path: 
     assert redis_keys(9) == [] and redis_keys(10) == []
 
 
+def _one_group(expert: dict[str, object]) -> Group:
+    spec = ModelSpec.model_validate({k: v for k, v in expert.items() if k != "roles"})
+    return Group(
+        stage="experts",
+        spec=spec,
+        params=GenerationParams(max_tokens=8),
+        requests=[StageRequest(key="q1", expert=spec.name, prompt=Prompt.user(MC))],
+    )
+
+
 def test_a_group_over_its_time_limit_is_retried_then_reported(tmp_path: Path) -> None:
     slow = scripted("slow", delay_s=3)
     app = client_app()
     runner = CeleryRunner(app, timeout_s=1, retries=1)
-    spec = ModelSpec.model_validate({k: v for k, v in slow.items() if k != "roles"})
-    group = Group(
-        stage="experts",
-        spec=spec,
-        params=GenerationParams(max_tokens=8),
-        requests=[StageRequest(key="q1", expert="slow", prompt=Prompt.user(MC))],
-    )
+    group = _one_group(slow)
     with running_worker(app, worker_env(tmp_path, [slow]), tmp_path / "worker.log"):
         (result,) = runner.run([group])
     assert runner.resubmissions == 1
     assert result.completions == [None]
     assert result.error == "group experts/slow timed out after 1s (2 attempts)"
+
+
+def test_a_healthy_group_longer_than_the_liveness_window_runs_once(tmp_path: Path) -> None:
+    """The worker beats from its own thread while the solo pool is busy generating, so a
+    group lasting three liveness windows is neither judged lost nor sent again."""
+    slow = scripted("slow", delay_s=3)
+    app = client_app()
+    runner = CeleryRunner(app, timeout_s=60, retries=1, liveness_check_s=0.2)
+    env = {
+        **worker_env(tmp_path, [slow]),
+        "SYMOE_WORKER_HEARTBEAT_S": "0.2",
+        "SYMOE_WORKER_LOST_AFTER_S": "1",
+    }
+    with running_worker(app, env, tmp_path / "worker.log"):
+        (result,) = runner.run([_one_group(slow)])
+        (stats,) = pool_stats(app).values()
+    assert result.error is None and all(result.completions)
+    assert runner.lost_workers == 0 and runner.resubmissions == 0
+    assert stats.loads == 1
+
+
+def test_a_cancel_stops_the_wait_and_abandons_the_outstanding_group(tmp_path: Path) -> None:
+    """What a stopping server does: the caller gets RunnerClosedError instead of waiting for
+    the group, and the group is marked abandoned (a worker that gets it later skips it)."""
+    slow = scripted("slow", delay_s=120)
+    app = client_app()
+    runner = CeleryRunner(app)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runner.run([_one_group(slow)])
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    with running_worker(app, worker_env(tmp_path, [slow]), tmp_path / "worker.log"):
+        thread.start()
+        while not redis_keys(10, "celery-task-meta-*"):  # the worker started the group
+            thread.join(0.05)
+        (meta_key,) = redis_keys(10, "celery-task-meta-*")
+        runner.cancel()
+        thread.join(timeout=60)  # half the group's generation time
+        assert not thread.is_alive(), "the runner waited for the group"
+    assert [type(e) for e in raised] == [RunnerClosedError]
+    task_id = meta_key.decode().removeprefix("celery-task-meta-")
+    assert redis.Redis(db=10).exists(abandoned_key(task_id))
+    with pytest.raises(RunnerClosedError):
+        runner.run([_one_group(slow)])
