@@ -12,7 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator.errors import BrokerUnreachableError, SymoeError, UnknownExpertError
+from orchestrator.errors import (
+    BrokerUnreachableError,
+    RunnerClosedError,
+    SymoeError,
+    UnknownExpertError,
+)
 from workers.types import BackendError
 
 log = logging.getLogger(__name__)
@@ -103,6 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BrokerUnreachableError)
     async def _broker(_: Request, exc: BrokerUnreachableError) -> JSONResponse:
         return error_response(503, str(exc), code="broker_unreachable")
+
+    @app.exception_handler(RunnerClosedError)
+    async def _stopping(_: Request, exc: RunnerClosedError) -> JSONResponse:
+        return error_response(503, str(exc), code="server_stopping")
 
     @app.exception_handler(SymoeError)
     async def _symoe(_: Request, exc: SymoeError) -> JSONResponse:

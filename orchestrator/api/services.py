@@ -1,9 +1,15 @@
 """The long-lived objects behind the API, built once in the app's lifespan: the deployment,
 the pipeline (on a micro-batching runner, since requests arrive concurrently), the stores,
-the key store, the rate limiter and the metrics."""
+the key store, the rate limiter and the metrics.
+
+Stopping is bounded: from the stop signal (`begin_shutdown`), work in flight has
+`api_shutdown_grace_s` to finish; then the runner is cancelled, so requests and a job chunk
+still waiting for groups end at once (the job goes back to the queue)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -29,6 +35,8 @@ class ApiServices:
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
         self.admin = AdminService(self)
+        self._stop_lock = threading.RLock()  # a signal may arrive while close() holds it
+        self._stop_deadline: float | None = None
 
     @cached_property
     def runner(self) -> Runner:
@@ -66,11 +74,33 @@ class ApiServices:
 
         return OpenAIServing(self)
 
-    def close(self) -> None:
-        if "openai" in self.__dict__:
-            self.openai.close()
+    def begin_shutdown(self) -> None:
+        """The server is stopping: start no new job chunk, and cancel the runner once the
+        grace period is over. Idempotent; returns at once."""
+        with self._stop_lock:
+            if self._stop_deadline is not None:
+                return
+            grace_s = self.settings.api_shutdown_grace_s
+            self._stop_deadline = time.monotonic() + grace_s
         if "jobs" in self.__dict__:
-            self.jobs.close()
+            self.jobs.stop()
+        timer = threading.Timer(grace_s, self._cut_short)
+        timer.daemon = True
+        timer.start()
+
+    def _cut_short(self) -> None:
+        if "runner" in self.__dict__:
+            self.runner.cancel()
+
+    def close(self) -> None:
+        """Within the grace period (counted from the stop signal, else from now)."""
+        self.begin_shutdown()
+        if "openai" in self.__dict__:
+            self.openai.close()  # waits for completions; the runner's cancel ends their waits
+        if "jobs" in self.__dict__:
+            assert self._stop_deadline is not None
+            # a cancelled chunk needs a moment to requeue its job
+            self.jobs.close(timeout_s=max(0.0, self._stop_deadline - time.monotonic()) + 2)
         if "runner" in self.__dict__:
             self.runner.close()
         self.deployment.close()

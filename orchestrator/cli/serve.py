@@ -18,16 +18,15 @@ def serve(
 ) -> None:
     """Serve the API until stopped. Every endpoint but /healthz needs a key: create one
     with `symoe keys create --role admin`."""
-    import uvicorn
-
     from orchestrator.api.app import create_app
+    from orchestrator.api.server import run_server
 
     settings = Settings()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
+    run_server(
         create_app(settings),
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=log_level,
-        access_log=False,
+        grace_s=settings.api_shutdown_grace_s,
     )

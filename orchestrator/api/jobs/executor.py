@@ -7,7 +7,11 @@ While it works on a job, a heartbeat thread renews the job's lease (`updated_at`
 third of `lease_s`. A server that dies mid-chunk has stored nothing of that chunk and stops
 beating: once its lease runs out, any executor (the restarted server, or another API process
 on the same database) takes the job over and computes only the unanswered items, so no item
-is answered twice and none is lost. A live executor's job is never taken over."""
+is answered twice and none is lost. A live executor's job is never taken over.
+
+A server that stops on purpose gives its job back to the queue at once (no lease to wait
+for): between chunks, or mid-chunk when the runner is cancelled (RunnerClosedError) or the
+chunk is still running when `close` gives up on it; that chunk stores nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from collections.abc import Callable
 
 from orchestrator.api.jobs.store import ChunkConflictError, JobStore, StoredJob
 from orchestrator.api.metrics import Metrics
+from orchestrator.errors import RunnerClosedError
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.trace import BatchReport
 
@@ -45,6 +50,7 @@ class JobExecutor:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._current: str | None = None  # the job being worked on
 
     def start(self) -> None:
         """Start the worker thread (jobs a dead server left running are taken over once
@@ -59,14 +65,22 @@ class JobExecutor:
         """A job was submitted: look at the queue now instead of at the next poll."""
         self._wake.set()
 
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Stop after the chunk in flight; a job cut short goes back to the queue."""
+    def stop(self) -> None:
+        """Start no new chunk (the server is stopping); returns at once."""
         self._stop.set()
         self._wake.set()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop after the chunk in flight, waiting for it up to `timeout_s`; a job cut short
+        goes back to the queue, also when its chunk is still running then."""
+        self.stop()
         if self._thread is not None:
             self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.warning("job executor still busy after %.0fs; leaving it", timeout_s)
+            job_id = self._current
+            if self._thread.is_alive() and job_id is not None:
+                # the chunk stores nothing once the job is no longer running (save_chunk)
+                self.store.requeue(job_id)
+                log.warning("job %s: chunk still running after %.0fs; requeued", job_id, timeout_s)
             self._thread = None
 
     # -- the worker thread --------------------------------------------------------------------
@@ -90,9 +104,11 @@ class JobExecutor:
             target=self._beat, args=(job.summary.id, done), name="symoe-jobs-lease", daemon=True
         )
         beating.start()
+        self._current = job.summary.id
         try:
             self._run_chunks(job)
         finally:
+            self._current = None
             done.set()
             beating.join()
 
@@ -124,6 +140,10 @@ class JobExecutor:
                 saved = self.store.save_chunk(job_id, [i for i, _ in chunk], report)
             except ChunkConflictError:  # another executor took the job over: leave it to it
                 log.warning("job %s: taken over by another executor", job_id)
+                return
+            except RunnerClosedError:  # the server is stopping: the chunk stored nothing
+                self.store.requeue(job_id)
+                log.info("job %s: back in the queue (server stopping)", job_id)
                 return
             except Exception as exc:
                 log.exception("job %s failed", job_id)
