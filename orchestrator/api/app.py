@@ -1,19 +1,20 @@
 """The FastAPI app: `create_app(settings)` builds the services in the lifespan, installs the
-error shape, the body-size limit, metrics and (only when configured) CORS, and mounts each
-feature's router."""
+error shape, the input guard, the body-size limit, metrics and (only when configured) CORS,
+and mounts each feature's router."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.health.routes import router as health_router
+from orchestrator.api.input_guard import refuse_unstorable_input
 from orchestrator.api.jobs.routes import router as jobs_router
 from orchestrator.api.middleware import LimitsAndMetrics
 from orchestrator.api.openai.routes import router as openai_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         summary="Answers from a query-specific committee of expert LLMs",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     install_error_handlers(app)
     for router in (health_router, answers_router, jobs_router, admin_router, openai_router):

@@ -3,6 +3,7 @@ engine from Settings.db_url when they start, so tests and the CLI can point it a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
+from orchestrator.errors import InputError
 
 # Arbitrary but fixed: the advisory lock id that serialises migrations on PostgreSQL.
 _LOCK_KEY = 7_360_501
@@ -29,17 +31,51 @@ def make_engine(
     keys are enforced and the journal is WAL, so the API can read while a batch is written.
     PostgreSQL: a bounded pool whose connections are checked before use, since a server
     restart otherwise surfaces as an error on the first query after it.
+    Both: text with a NUL character is refused with InputError before it is sent (PostgreSQL
+    cannot store it; SQLite could, and then the same data would fail on PostgreSQL).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         parsed = _prepare_sqlite_path(parsed)
         engine = create_engine(parsed, echo=echo)
         event.listen(engine, "connect", _sqlite_on_connect)
-        return engine
-    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-    if parsed.get_backend_name() == "postgresql":
-        options.update(pool_size=pool_size, max_overflow=max_overflow)
-    return create_engine(parsed, **options)
+    else:
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if parsed.get_backend_name() == "postgresql":
+            options.update(pool_size=pool_size, max_overflow=max_overflow)
+        engine = create_engine(parsed, **options)
+    event.listen(engine, "before_cursor_execute", _refuse_nul_text)
+    return engine
+
+
+def _refuse_nul_text(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
+) -> None:
+    """The last line of defence behind the API's input guard and the loaders' checks: a clear
+    InputError naming the column instead of the driver's ValueError (a 500 in the API)."""
+    for name, value in _named_values(parameters, context):
+        if isinstance(value, str) and "\x00" in value:
+            words = statement.split(None, 3)
+            table = {"INSERT": words[2:3], "UPDATE": words[1:2]}.get(words[0], [])
+            where = ".".join([*table, str(name)])
+            raise InputError(
+                f"cannot store text with a NUL character (\\x00) in {where}: {value[:60]!r}"
+            )
+
+
+def _named_values(parameters: Any, context: Any) -> Iterator[tuple[object, object]]:
+    """(name, value) of each bound value: one row or many, by name (PostgreSQL) or by
+    position (SQLite, named from the compiled statement when the row matches it)."""
+    if isinstance(parameters, dict):
+        yield from parameters.items()
+    elif parameters and isinstance(parameters[0], (dict, list, tuple)):  # many rows
+        for row in parameters:
+            yield from _named_values(row, context)
+    elif parameters:
+        names = getattr(getattr(context, "compiled", None), "positiontup", None) or []
+        if len(names) != len(parameters):  # several rows in one INSERT: by position
+            names = [f"parameter {i}" for i in range(len(parameters))]
+        yield from zip(names, parameters, strict=True)
 
 
 def _prepare_sqlite_path(url: URL) -> URL:

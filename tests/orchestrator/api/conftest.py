@@ -5,7 +5,9 @@ real `symoe serve` process instead."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,6 +18,7 @@ from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
 from orchestrator.taggers import Tagger
 from tests.orchestrator.conftest import FixedTagger
+from tests.postgres_support import throwaway_schema
 
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
 
@@ -40,17 +43,38 @@ def scripted_experts(n: int = 3) -> list[dict[str, object]]:
     ]
 
 
+# The databases an app can run on in these tests; PostgreSQL ones are marked `postgres`.
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str | None]:
+    """A database URL for Settings: None (SQLite under the data dir) or a throwaway
+    PostgreSQL schema, dropped afterwards."""
+    if kind == "sqlite":
+        yield None
+        return
+    with throwaway_schema() as url:
+        yield url.render_as_string(hide_password=False)
+
+
+def scripted_settings(tmp: Path, **overrides: Any) -> Settings:
+    """Settings over three scripted experts in `tmp`, without a profile set."""
+    experts_file = tmp / "experts.yaml"
+    experts_file.write_text(yaml.safe_dump({"experts": scripted_experts()}))
+    values: dict[str, Any] = {
+        "data_dir": tmp / "home",
+        "experts_file": experts_file,
+        "profile_file": None,
+        "microbatch_window_ms": 5,
+        "api_rate_limit_per_minute": 10_000,
+    }
+    return Settings(**(values | overrides))
+
+
 @pytest.fixture
 def api_settings(tmp_path: Path) -> Settings:
-    experts_file = tmp_path / "experts.yaml"
-    experts_file.write_text(yaml.safe_dump({"experts": scripted_experts()}))
-    return Settings(
-        data_dir=tmp_path / "home",
-        experts_file=experts_file,
-        profile_file=None,
-        microbatch_window_ms=5,
-        api_rate_limit_per_minute=10_000,
-    )
+    return scripted_settings(tmp_path)
 
 
 @pytest.fixture

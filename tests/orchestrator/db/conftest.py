@@ -3,22 +3,14 @@ on a throwaway schema of the local PostgreSQL server (dropped afterwards)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 
 from orchestrator.db import TraceStore, make_engine, migrate, session_factory
-
-# Trust auth on the CI machine; SYMOE_TEST_POSTGRES_URL points the tests elsewhere.
-POSTGRES_URL = os.environ.get(
-    "SYMOE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
+from tests.postgres_support import throwaway_schema
 
 
 @pytest.fixture
@@ -31,25 +23,12 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def postgres_engine() -> Iterator[Engine]:
-    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    schema = f"symoe_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        reason = " ".join(str(exc.orig).split())
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {reason}")
-    # search_path puts every table, alembic_version included, into the throwaway schema.
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with throwaway_schema() as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -215,6 +215,17 @@ def test_trace_with_other_stages_is_refused(store: TraceStore, engine: Engine) -
     assert sum(row_counts(engine).values()) == 0
 
 
+def test_text_with_nul_is_refused_naming_the_column(store: TraceStore, engine: Engine) -> None:
+    """PostgreSQL cannot store NUL in text (psycopg2 raised ValueError, a 500 in the API);
+    the engine refuses it on both databases with an InputError the CLI shows as is."""
+    report = make_report("b1", ["q1"])
+    report.traces[0].question = "What is \x00?"
+    with pytest.raises(InputError, match=r"NUL character \(\\x00\) in queries\.question"):
+        store.save_batch(report)
+    assert sum(row_counts(engine).values()) == 0
+    store.save_batch(make_report("b1", ["q1"]))  # the connection is fine afterwards
+
+
 def test_tokens_and_status_are_stored_flat(store: TraceStore, engine: Engine) -> None:
     store.save_batch(make_report("b1", ["q1", "q2"]))
     with engine.connect() as conn:
