@@ -24,8 +24,8 @@ class Expert(BaseModel):
     backend: str
     model: str
     chat_format: ChatFormat = "chat"
-    n_ctx: int = Field(default=2048, ge=64)
-    memory_mb: int = Field(default=512, ge=0)
+    n_ctx: int = Field(default=2048, ge=64, le=2**31 - 1)
+    memory_mb: int = Field(default=512, ge=0, le=2**31 - 1)
     roles: list[Role] = Field(default_factory=lambda: list[Role](["expert"]))
     enabled: bool = True
     generation: GenerationParams = Field(default_factory=GenerationParams)

@@ -22,8 +22,8 @@ class ExpertUpdate(BaseModel):
     backend: str | None = None
     model: str | None = Field(default=None, min_length=1)
     chat_format: ChatFormat | None = None
-    n_ctx: int | None = Field(default=None, ge=64)
-    memory_mb: int | None = Field(default=None, ge=0)
+    n_ctx: int | None = Field(default=None, ge=64, le=2**31 - 1)
+    memory_mb: int | None = Field(default=None, ge=0, le=2**31 - 1)
     roles: list[Role] | None = None
     enabled: bool | None = None
     generation: dict[str, Any] | None = None

@@ -14,7 +14,11 @@ class AnswerOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    k: int | None = Field(default=None, ge=1, le=64, description="experts to recruit")
+    # k, max_experts and max_tokens have no upper bound here: batch_options checks them
+    # against the server's budgets, the one place that knows the real limit
+    k: int | None = Field(
+        default=None, ge=1, description="experts to recruit (at most the server's budget)"
+    )
     experts: list[str] | None = Field(
         default=None, min_length=1, description="candidate experts (default: all enabled)"
     )
@@ -23,8 +27,12 @@ class AnswerOptions(BaseModel):
     retrieval: Literal["auto", "never"] | None = Field(
         default=None, description="retrieval gate policy (no retriever is configured yet)"
     )
-    max_tokens: int | None = Field(default=None, ge=1, description="per expert call")
-    max_experts: int | None = Field(default=None, ge=1, le=64, description="budget: cap on k")
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="per expert call (at most the server's budget)"
+    )
+    max_experts: int | None = Field(
+        default=None, ge=1, description="cap on k (at most the server's budget)"
+    )
 
 
 class AnswerRequest(AnswerOptions):

@@ -13,17 +13,13 @@ from orchestrator.trace import BatchReport
 def batch_options(services: ApiServices, options: AnswerOptions) -> BatchOptions:
     """BatchOptions for a request; 400 when it asks for more than the budgets allow."""
     s = services.settings
+    within_budget("max_experts", options.max_experts, s.api_max_experts, "SYMOE_API_MAX_EXPERTS")
     k = options.k or s.k
-    cap = min(options.max_experts or s.api_max_experts, s.api_max_experts)
-    if k > cap:
-        raise ApiError(400, f"k={k} exceeds the budget of {cap} experts per request", param="k")
+    if options.max_experts is not None:
+        within_budget("k", k, options.max_experts, "the request's max_experts")
+    within_budget("k", k, s.api_max_experts, "SYMOE_API_MAX_EXPERTS")
     max_tokens = options.max_tokens or s.expert_max_tokens
-    if max_tokens > s.api_max_tokens:
-        raise ApiError(
-            400,
-            f"max_tokens={max_tokens} exceeds the server's budget of {s.api_max_tokens}",
-            param="max_tokens",
-        )
+    within_budget("max_tokens", max_tokens, s.api_max_tokens, "SYMOE_API_MAX_TOKENS")
     if options.retrieval == "auto":
         raise ApiError(
             400, "retrieval 'auto' needs a retriever; none is configured", param="retrieval"
@@ -39,6 +35,18 @@ def batch_options(services: ApiServices, options: AnswerOptions) -> BatchOptions
         expert_max_tokens=max_tokens,
         aggregator_max_tokens=min(s.aggregator_max_tokens, s.api_max_tokens),
     )
+
+
+def within_budget(field: str, value: int | None, limit: int, source: str) -> None:
+    """400 naming the field, the real limit and where it comes from when a value passes it:
+    every per-request budget of every route (answers, jobs, chat) is checked here."""
+    if value is not None and value > limit:
+        unit = "tokens" if "tokens" in field else "experts"
+        raise ApiError(
+            400,
+            f"{field}={value} exceeds the budget of {limit} {unit} per request ({source})",
+            param=field,
+        )
 
 
 def answer_batch(services: ApiServices, questions: list[str], options: BatchOptions) -> BatchReport:

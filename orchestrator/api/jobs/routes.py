@@ -69,7 +69,7 @@ def get_job(
     job_id: str,
     caller: CallerDep,
     services: ServicesDep,
-    offset: Annotated[int, Query(ge=0, description="first item to return")] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="first item to return")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="items to return")] = 1000,
 ) -> JobDetail:
     """A job's status, progress and its items' answers (paged by offset and limit)."""

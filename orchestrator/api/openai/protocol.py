@@ -108,7 +108,7 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1, description="int64")
     stop: str | list[str] | None = Field(default=None, description="direct expert calls only")
     n: int = Field(default=1, ge=1, le=1, description="symoe answers once")
     response_format: ResponseFormat | None = Field(

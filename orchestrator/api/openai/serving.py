@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from orchestrator.api.answers.schemas import AnswerOptions
-from orchestrator.api.answers.service import batch_options
+from orchestrator.api.answers.service import batch_options, within_budget
 from orchestrator.api.errors import ApiError
 from orchestrator.api.openai import chat_fields
 from orchestrator.api.openai.direct import run_direct
@@ -95,13 +95,8 @@ class OpenAIServing:
     def prepare(self, body: ChatCompletionRequest) -> PreparedChat:
         chat_fields.refuse_unsupported(body)
         max_tokens = body.max_completion_tokens or body.max_tokens
-        if max_tokens is not None and max_tokens > self.services.settings.api_max_tokens:
-            raise ApiError(
-                400,
-                f"max_tokens={max_tokens} exceeds the server's budget of "
-                f"{self.services.settings.api_max_tokens}",
-                param="max_tokens",
-            )
+        limit = self.services.settings.api_max_tokens
+        within_budget("max_tokens", max_tokens, limit, "SYMOE_API_MAX_TOKENS")
         notes = [f"chat: user {body.user!r}"] if body.user is not None else []
         if body.model == PIPELINE_MODEL:
             question, conversation = committee_question(body.messages)

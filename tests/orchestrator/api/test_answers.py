@@ -36,8 +36,11 @@ def test_answers_a_question_with_its_trace_and_stores_it(
         ({"question": 5}, 422, "question"),
         ({}, 422, "question"),
         ({"question": MC, "k": 0}, 422, "k"),
-        ({"question": MC, "k": 100}, 422, "k"),
-        ({"question": MC, "k": 9}, 400, "exceeds the budget of 8 experts"),
+        # one check against the server's budget says the real limit, however large k is
+        ({"question": MC, "k": 9}, 400, "k=9 exceeds the budget of 8 experts per request"),
+        ({"question": MC, "k": 100}, 400, "k=100 exceeds the budget of 8 experts"),
+        ({"question": MC, "k": 2**70}, 400, f"k={2**70} exceeds the budget of 8 experts"),
+        ({"question": MC, "max_experts": 65}, 400, "max_experts=65 exceeds the budget of 8"),
         ({"question": MC, "k": 3, "max_experts": 2}, 400, "budget of 2 experts"),
         ({"question": MC, "max_tokens": 100_000}, 400, "max_tokens"),
         ({"question": MC, "experts": ["nope"]}, 404, "unknown expert 'nope'"),

@@ -219,9 +219,11 @@ def test_a_disabled_expert_is_neither_listed_nor_callable(tmp_path: Path) -> Non
     [
         ({**chat(), "model": "gpt-4o"}, 404, "model", "model 'gpt-4o' does not exist"),
         (chat(symoe={"k": 9}), 400, "k", "exceeds the budget of 8 experts"),
+        (chat(symoe={"k": 65}), 400, "k", "k=65 exceeds the budget of 8 experts"),  # not 64
         (chat(symoe={"surprise": 1}), 422, "symoe.surprise", "Extra inputs"),
         (chat(symoe={"experts": ["nope"]}), 404, None, "unknown expert 'nope'"),
-        (chat(max_tokens=100_000), 400, "max_tokens", "budget"),
+        (chat(max_tokens=100_000), 400, "max_tokens", "budget of 2048 tokens per request"),
+        (chat(seed=2**63), 422, "seed", "less than or equal to"),
         (chat(max_tokens=0), 422, "max_tokens", "greater than or equal to 1"),
         (chat(n=2), 422, "n", "less than or equal to 1"),
         (chat(stop=["\n"]), 400, "stop", "direct expert calls"),

@@ -19,7 +19,15 @@ from orchestrator.api.app import create_app
 from orchestrator.db.models import JobItemRow, JobRow, QueryRow
 from orchestrator.settings import Settings
 
-from .conftest import MC, ScriptedDeployment, new_key, scripted_experts
+from .conftest import (
+    DATABASES,
+    MC,
+    ScriptedDeployment,
+    database,
+    new_key,
+    scripted_experts,
+    scripted_settings,
+)
 
 DEADLINE_S = 60.0
 
@@ -185,6 +193,24 @@ def test_jobs_need_a_key_and_unknown_ids_are_404(
         error = response.json()["error"]
         assert error["type"] == "not_found_error" and error["code"] == "job_not_found"
         assert "no job with id 'abc'" in error["message"]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_an_offset_past_the_items_index_range_is_a_422(kind: str, tmp_path: Path) -> None:
+    """It reached the database unbounded: OverflowError on SQLite, DataError on PostgreSQL."""
+    with database(kind) as url:
+        settings = scripted_settings(tmp_path, database_url=url)
+        with TestClient(create_app(deployment=ScriptedDeployment(settings))) as client:
+            headers = {"Authorization": f"Bearer {new_key(client, 'user')}"}
+            created = client.post("/v1/jobs", json={"questions": [MC]}, headers=headers).json()
+            finished(client, created["id"], headers)
+            for offset in (2**63, 2**31):
+                url_ = f"/v1/jobs/{created['id']}?offset={offset}"
+                response = client.get(url_, headers=headers)
+                assert response.status_code == 422, response.text
+                assert "offset" in response.json()["error"]["message"]
+            last = client.get(f"/v1/jobs/{created['id']}?offset={2**31 - 1}", headers=headers)
+            assert last.status_code == 200 and last.json()["items"] == []
 
 
 def test_a_job_belongs_to_its_key_and_admins_see_all(
