@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         description="a running job whose executor has not beaten for this long is taken over",
     )
     api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
+    api_public_docs: bool | None = Field(
+        default=None,
+        description="serve /docs, /redoc and /openapi.json without a key; unset: on with the "
+        "in-process runner (the embedded default), off with celery (then /openapi.json needs "
+        "a key and /docs, /redoc are off)",
+    )
     api_shutdown_grace_s: float = Field(
         default=5,
         ge=0,

@@ -1,6 +1,7 @@
 """The FastAPI app: `create_app(settings)` builds the services in the lifespan, installs the
 error shape, the input guard, the body-size limit, metrics and (only when configured) CORS,
-and mounts each feature's router."""
+and mounts each feature's router. The schema and its docs pages answer without a key only
+when `api_public_docs` says so."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
 from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.health.routes import keyed_schema_router
 from orchestrator.api.health.routes import router as health_router
 from orchestrator.api.input_guard import refuse_unstorable_input
 from orchestrator.api.jobs.routes import router as jobs_router
@@ -38,16 +40,24 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         finally:
             services.close()
 
+    public_docs = settings.api_public_docs
+    if public_docs is None:  # unset: public for the embedded default, keyed when distributed
+        public_docs = settings.runner == "inprocess"
     app = FastAPI(
         title="symoe",
         summary="Answers from a query-specific committee of expert LLMs",
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(refuse_unstorable_input)],
+        openapi_url="/openapi.json" if public_docs else None,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
     )
     install_error_handlers(app)
     for router in (health_router, answers_router, jobs_router, admin_router, openai_router):
         app.include_router(router)
+    if not public_docs:
+        app.include_router(keyed_schema_router)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

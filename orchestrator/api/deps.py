@@ -3,6 +3,7 @@ the admin requirement. Every endpoint but /healthz declares one of the key depen
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,6 +49,7 @@ async def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
             f"rate limit of {services.limiter.per_minute} requests per minute reached; "
             f"retry in {retry_after:g}s",
             code="rate_limit_exceeded",
+            headers={"Retry-After": str(math.ceil(retry_after))},  # whole seconds (RFC 9110)
         )
     request.state.key = info
     return info

@@ -5,12 +5,14 @@ ever returns a stack trace."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from orchestrator.errors import (
     BrokerUnreachableError,
@@ -37,6 +39,9 @@ ERROR_TYPES = {
 }
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 class ErrorBody(BaseModel):
     message: str
     type: str
@@ -50,22 +55,34 @@ class ErrorResponse(BaseModel):
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
         self.code = code
+        self.headers = headers  # e.g. Retry-After on a 429
 
 
 def error_response(
-    status: int, message: str, param: str | None = None, code: str | None = None
+    status: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = ErrorBody(
         message=message, type=ERROR_TYPES.get(status, "api_error"), param=param, code=code
     )
-    return JSONResponse(ErrorResponse(error=body).model_dump(), status_code=status)
+    content = ErrorResponse(error=body).model_dump()
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -86,10 +103,21 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{where}: {msg}" if where else msg), where
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path, found by asking the routes (the router's
+    own `Allow` names only the first matching route's, which hid DELETE /v1/jobs/{id})."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.message, exc.param, exc.code)
+        return error_response(exc.status, exc.message, exc.param, exc.code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -98,8 +126,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status, message, param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            allow = _allowed_methods(request)
+            message = f"method {request.method} not allowed; this path takes {allow}"
+            return error_response(405, message, headers={"Allow": allow})
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(UnknownExpertError)
     async def _unknown_expert(_: Request, exc: UnknownExpertError) -> JSONResponse:

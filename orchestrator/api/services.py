@@ -103,4 +103,6 @@ class ApiServices:
             self.jobs.close(timeout_s=max(0.0, self._stop_deadline - time.monotonic()) + 2)
         if "runner" in self.__dict__:
             self.runner.close()
+        if "keys" in self.__dict__:
+            self.keys.close()
         self.deployment.close()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, field_validator
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.db.models import ApiKeyRow
@@ -54,15 +54,22 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
     )
 
 
-class KeyStore:
-    """Create, verify, list and revoke keys. Verification is cached for `cache_s` seconds
-    (the API's hot path); revoking through this store clears the cache at once."""
+# The one query on every request: the key's row if it exists and is not revoked.
+_VERIFY = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at).where(
+    ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None)
+)
 
-    def __init__(self, sessions: sessionmaker[Session], cache_s: float = 5.0) -> None:
+
+class KeyStore:
+    """Create, verify, list and revoke keys. `verify` reads the database on every call, so a
+    key revoked by any process (`symoe keys revoke`, another API server) fails at once: one
+    indexed SELECT on a connection of its own in autocommit mode (no pool checkout, ping or
+    rollback per request; README gives its cost)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
-        self.cache_s = cache_s
-        self._cache: dict[str, tuple[float, ApiKeyInfo | None]] = {}
-        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()  # one statement at a time on the shared connection
 
     def create(self, name: str, role: str) -> CreatedKey:
         if role not in ROLES:
@@ -81,19 +88,30 @@ class KeyStore:
     def verify(self, key: str) -> ApiKeyInfo | None:
         """The key's info if it exists and is not revoked, else None."""
         digest = hash_key(key)
-        now = time.monotonic()
         with self._lock:
-            hit = self._cache.get(digest)
-            if hit is not None and now - hit[0] < self.cache_s:
-                return hit[1]
-        with self.sessions() as session:
-            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
-            info = _info(row) if row is not None and row.revoked_at is None else None
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now, info)
-        return info
+            row = self._lookup(digest)
+        if row is None:
+            return None
+        return ApiKeyInfo(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
+
+    def _lookup(self, digest: str) -> Row[str, str, str, datetime] | None:
+        for attempt in range(2):
+            if self._connection is None:
+                engine = self.sessions.kw["bind"]
+                self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                return self._connection.execute(_VERIFY, {"digest": digest}).first()
+            except DBAPIError as exc:  # a dropped connection (database restart): once more
+                self.close()
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Release the verification connection (the next `verify` opens another)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def list(self) -> list[ApiKeyInfo]:
         with self.sessions() as session:
@@ -107,7 +125,4 @@ class KeyStore:
                 raise LookupError(f"no API key with id {key_id!r}")
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)
-            info = _info(row)
-        with self._lock:
-            self._cache.clear()
-        return info
+            return _info(row)

@@ -1,9 +1,11 @@
 """/healthz (no key: the process answers), /readyz (database, broker when configured, an
-expert that can load) and /metrics (Prometheus text format)."""
+expert that can load), /metrics (Prometheus text format) and, when the docs are not public,
+/openapi.json behind a key."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -12,6 +14,7 @@ from orchestrator.api.errors import ErrorResponse
 from orchestrator.runners import CeleryRunner, MicroBatchingRunner
 
 router = APIRouter(tags=["health"])
+keyed_schema_router = APIRouter()  # mounted by create_app unless api_public_docs
 
 
 class Health(BaseModel):
@@ -87,3 +90,9 @@ def _expert_check(services: ServicesDep) -> str:
 def metrics(caller: CallerDep, services: ServicesDep) -> Response:
     """Prometheus metrics: requests, latency, model loads, queue depth, tokens."""
     return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@keyed_schema_router.get("/openapi.json", include_in_schema=False)
+def keyed_openapi(caller: CallerDep, request: Request) -> JSONResponse:
+    """The OpenAPI schema for key holders (FastAPI's own route serves it without a key)."""
+    return JSONResponse(request.app.openapi())

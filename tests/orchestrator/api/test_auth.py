@@ -6,6 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from orchestrator.api.app import create_app
+from orchestrator.api.auth.keys import KeyStore
+from orchestrator.db import make_engine, session_factory
 from orchestrator.settings import Settings
 
 from .conftest import MC, ScriptedDeployment, new_key
@@ -34,6 +36,24 @@ def test_a_revoked_key_is_refused_at_once(client: TestClient) -> None:
     assert response.status_code == 401 and "revoked" in response.json()["error"]["message"]
 
 
+def test_a_key_revoked_by_another_process_is_refused_at_once(
+    client: TestClient, api_settings: Settings
+) -> None:
+    """`symoe keys revoke` runs in its own process with its own KeyStore; the server used to
+    accept the key for up to 5 s from its cache."""
+    headers = {"X-API-Key": new_key(client, "user")}
+    assert client.get("/readyz", headers=headers).status_code == 200
+    engine = make_engine(api_settings.db_url)
+    try:
+        cli_keys = KeyStore(session_factory(engine))
+        (info,) = [k for k in cli_keys.list() if k.revoked_at is None and k.role == "user"]
+        cli_keys.revoke(info.id)
+    finally:
+        engine.dispose()
+    response = client.get("/readyz", headers=headers)
+    assert response.status_code == 401 and "revoked" in response.json()["error"]["message"]
+
+
 def test_keys_are_stored_hashed(client: TestClient) -> None:
     key = new_key(client, "user")
     store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
@@ -48,7 +68,10 @@ def test_the_rate_limit_answers_429_with_the_wait(api_settings: Settings) -> Non
         headers = {"Authorization": f"Bearer {new_key(client, 'user')}"}
         codes = [client.get("/readyz", headers=headers).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
-        error = client.get("/readyz", headers=headers).json()["error"]
+        refused = client.get("/readyz", headers=headers)
+        error = refused.json()["error"]
         assert error["type"] == "rate_limit_error" and "retry in" in error["message"]
+        # whole seconds, as RFC 9110 has it; 3 per minute: about 20 s until the next token
+        assert 1 <= int(refused.headers["Retry-After"]) <= 20
         other = {"Authorization": f"Bearer {new_key(client, 'user')}"}
         assert client.get("/readyz", headers=other).status_code == 200  # per key
