@@ -261,7 +261,8 @@ def run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
     floor = float("nan")
     endpoints = [ANSWERS]
     try:
-        paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+        # with the key: the schema is public only when SYMOE_API_PUBLIC_DOCS says so
+        paths = httpx.get(f"{server.url}/openapi.json", headers=headers).json()["paths"]
         if CHAT in paths:
             endpoints.append(CHAT)
         else:

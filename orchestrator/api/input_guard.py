@@ -83,7 +83,7 @@ async def refuse_unstorable_input(request: Request) -> None:
                 raise ApiError(400, f"{name} (query parameter): {NUL_PROBLEM}", param=name)
     for raw_name, raw_value in scope["headers"]:
         if b"\x00" in raw_value:  # HTTP servers refuse these; other ASGI callers might not
-            name = raw_name.decode("latin-1")
+            name = raw_name.decode("latin-1").title()  # Idempotency-Key, as elsewhere
             raise ApiError(400, f"{name} (header): {NUL_PROBLEM}", param=name)
     if not await request.body():
         return

@@ -50,6 +50,13 @@ CASES = [
     Case("POST", "/v1/answers", "experts.1", body={"question": MC, "experts": ["e0", NUL]}),
     Case("POST", "/v1/answers", "aggregator", body={"question": MC, "aggregator": f"e0{NUL}"}),
     Case("POST", "/v1/jobs", "questions.1", body={"questions": [MC, f"{MC}{NUL}"]}),
+    Case(
+        "POST",
+        "/v1/jobs",
+        "Idempotency-Key",  # stored with the job; HTTP servers refuse NUL in headers anyway
+        body={"questions": [MC]},
+        headers={"Idempotency-Key": f"retry{NUL}1"},
+    ),
     Case("GET", "/v1/jobs/{job_id}", "job_id"),
     Case("GET", "/v1/jobs/{job_id}/events", "job_id"),
     Case("DELETE", "/v1/jobs/{job_id}", "job_id"),
