@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.backends.llamacpp_sampling import json_grammar, make_sampler, token_logprob
+from workers.backends.llamacpp_sampling import SequenceSampler, json_grammar, token_logprob
 from workers.types import BackendError, GenerationParams, TokenLogprob
 
 
@@ -30,7 +30,7 @@ class Sequence:
     seq_id: int
     pending: list[int]  # tokens not yet decoded: the prompt, then each sampled token
     budget: int  # most tokens it may generate
-    sampler: Any  # llama_sampler_p (ctypes pointer)
+    sampler: SequenceSampler
     pos: int = 0
     generated: list[int] = field(default_factory=list)
     raw: bytearray = field(default_factory=bytearray)
@@ -128,7 +128,7 @@ class BatchDecoder:
         seqs: list[Sequence] = []
         try:
             for i, (tokens, seed) in enumerate(zip(prompts, seeds, strict=True)):
-                sampler = make_sampler(self._lib, self._vocab, params, seed, grammar)
+                sampler = SequenceSampler(self._lib, self._vocab, params, seed, grammar)
                 seqs.append(
                     Sequence(
                         seq_id=i,
@@ -144,7 +144,7 @@ class BatchDecoder:
                 self._step(live, params.stop)
         finally:
             for seq in seqs:
-                self._lib.llama_sampler_free(seq.sampler)
+                seq.sampler.free()
         return seqs
 
     def _step(self, live: list[Sequence], stop: list[str]) -> None:
@@ -153,7 +153,7 @@ class BatchDecoder:
         if rc != 0:
             raise BackendError(f"llama_decode failed with code {rc} (KV cache full or aborted)")
         for index, seq in outputs:
-            token = int(self._lib.llama_sampler_sample(seq.sampler, self._ctx, index))
+            token = seq.sampler.sample(self._ctx, index)
             if self._logprobs is not None and not self._lib.llama_vocab_is_eog(self._vocab, token):
                 seq.logprobs.append(self._token_logprob(index, token))
             self._accept(seq, token, stop)

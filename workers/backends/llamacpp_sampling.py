@@ -1,15 +1,17 @@
-"""llama.cpp sampler chains and token log-probabilities for BatchDecoder.
+"""llama.cpp sampling and token log-probabilities for BatchDecoder.
 
-One chain per sequence: the JSON grammar (when the params carry a schema) masks the tokens
-that cannot continue valid JSON, the penalties sampler lowers the logits of tokens already
-generated (OpenAI's presence and frequency penalties), then greedy or temperature, top-p and
-a seeded draw. Log-probabilities come from the model's raw logits (before any sampler), as
-OpenAI and vLLM report them.
+One chain per sequence: the penalties sampler lowers the logits of tokens already generated
+(OpenAI's presence and frequency penalties), then greedy or temperature, top-p and a seeded
+draw; when the params carry a JSON schema, a grammar sampler keeps the output to JSON that
+matches it (SequenceSampler). Log-probabilities come from the model's raw logits (before any
+sampler), as OpenAI and vLLM report them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 import re
 from collections.abc import Callable
 from importlib import import_module
@@ -47,17 +49,75 @@ def json_grammar(schema: dict[str, Any]) -> str:
     return _CHAR_RULE.sub(lambda _: _STRICT_CHAR_RULE, grammar)
 
 
-def make_sampler(
-    lib: ModuleType, vocab: Any, params: GenerationParams, seed: int, grammar: str | None
-) -> Any:
-    """A sampler chain for one sequence (freed by the caller with llama_sampler_free)."""
-    chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-    if grammar is not None:
-        constraint = lib.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
-        if not constraint:
-            lib.llama_sampler_free(chain)
+# llama_token_data (int32 id, float logit, float p) as numpy lays it out
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class SequenceSampler:
+    """One sequence's sampling: a sampler chain and, for JSON, a grammar sampler kept apart
+    from it. Checking every token of the vocabulary against the grammar at every step is what
+    makes constrained decoding slow (262k tokens for Gemma 3), so, as llama.cpp's own common
+    sampler does, the chain picks a token first and the grammar checks only that one; only
+    when the grammar refuses it does it filter the whole vocabulary for the chain to pick
+    again. Free with `free()`."""
+
+    def __init__(
+        self, lib: ModuleType, vocab: Any, params: GenerationParams, seed: int, grammar: str | None
+    ) -> None:
+        self._lib = lib
+        self.chain = _chain(lib, vocab, params, seed)
+        self.grammar: Any = None
+        if grammar is None:
+            return
+        self.grammar = lib.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+        if not self.grammar:
+            self.free()
             raise BackendError("llama.cpp could not parse the JSON grammar")
-        lib.llama_sampler_chain_add(chain, constraint)
+        n_vocab = int(lib.llama_vocab_n_tokens(vocab))
+        self._ids = np.arange(n_vocab, dtype=np.int32)
+        self._candidates = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+
+    def sample(self, ctx: Any, index: int) -> int:
+        """The next token from the logits at batch position `index`, accepted by the chain
+        (and the grammar)."""
+        lib = self._lib
+        if self.grammar is None:
+            return int(lib.llama_sampler_sample(self.chain, ctx, index))
+        pointer = lib.llama_get_logits_ith(ctx, index)
+        logits = np.ctypeslib.as_array(pointer, shape=self._ids.shape)
+        token = self._pick(logits, constrained=False)
+        if not self._allowed(token):
+            token = self._pick(logits, constrained=True)
+        lib.llama_sampler_accept(self.grammar, token)
+        lib.llama_sampler_accept(self.chain, token)
+        return token
+
+    def _pick(self, logits: np.ndarray[Any, Any], constrained: bool) -> int:
+        lib, candidates = self._lib, self._candidates
+        candidates["id"], candidates["logit"], candidates["p"] = self._ids, logits, 0.0
+        data = candidates.ctypes.data_as(ctypes.POINTER(lib.llama_token_data))
+        array = lib.llama_token_data_array(data, len(candidates), -1, False)
+        if constrained:
+            lib.llama_sampler_apply(self.grammar, ctypes.byref(array))
+        lib.llama_sampler_apply(self.chain, ctypes.byref(array))
+        return int(array.data[array.selected].id)
+
+    def _allowed(self, token: int) -> bool:
+        lib = self._lib
+        one = lib.llama_token_data(token, 1.0, 0.0)
+        array = lib.llama_token_data_array(ctypes.pointer(one), 1, -1, False)
+        lib.llama_sampler_apply(self.grammar, ctypes.byref(array))
+        return math.isfinite(array.data[0].logit)  # the grammar sets a refused token to -inf
+
+    def free(self) -> None:
+        for sampler in (self.chain, self.grammar):
+            if sampler:
+                self._lib.llama_sampler_free(sampler)
+        self.chain = self.grammar = None
+
+
+def _chain(lib: ModuleType, vocab: Any, params: GenerationParams, seed: int) -> Any:
+    chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
     if params.presence_penalty or params.frequency_penalty:
         lib.llama_sampler_chain_add(chain, _penalties(lib, vocab, params))
     if params.temperature == 0.0:
