@@ -5,6 +5,8 @@ from __future__ import annotations
 from workers.types import Message, Prompt
 
 _SPEAKERS = {"system": "System", "user": "User", "assistant": "Assistant"}
+# Where a base model continuing a transcript starts writing the user's next turn
+TRANSCRIPT_NEXT_TURN = "\nUser:"
 
 
 def transcript(messages: list[Message]) -> str:

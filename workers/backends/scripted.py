@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from workers.backends.base import LLMBackend
+from workers.backends.formatting import render_completion
 from workers.types import (
     BackendError,
     BackendFeature,
@@ -21,8 +22,9 @@ class ScriptedBackend(LLMBackend):
     `options.default` (which may use {name}). `options.fail_load` simulates a broken model;
     `options.delay_s` makes each generate call slow (to interrupt a run in tests), and
     `options.load_delay_s` each load (to see loads overlap generation). `options.echo`
-    answers with what the model was given instead: "prompt" (each message as "role:
-    content") or "params" (the generation params as JSON). `options.features` lists the
+    answers with what the model was given instead: "prompt" (a chat model's messages as
+    "role: content" lines, a base model's rendered text) or "params" (the generation params
+    as JSON). `options.features` lists the
     optional features it claims (it honours none: the orchestration around them is tested)."""
 
     loaded = False
@@ -53,7 +55,9 @@ class ScriptedBackend(LLMBackend):
             text = next((r for key, r in responses.items() if key in last), None)
             if text is None:
                 text = default.format(name=self.spec.name)
-            if echo == "prompt":
+            if echo == "prompt" and self.spec.chat_format == "completion":
+                text = render_completion(prompt)
+            elif echo == "prompt":
                 text = "\n".join(f"{m.role}: {m.content}" for m in prompt.messages)
             elif echo == "params":
                 text = params.model_dump_json()

@@ -46,6 +46,7 @@ from orchestrator.api.openai.streaming import TextFeed, stream_events
 from orchestrator.errors import UnknownExpertError
 from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.trace import Trace
+from workers.backends.formatting import TRANSCRIPT_NEXT_TURN
 from workers.types import Prompt
 
 if TYPE_CHECKING:
@@ -177,10 +178,13 @@ class OpenAIServing:
             chat_fields.json_schema(body),
         )
         update = _sampling(body, max_tokens, "max_tokens") | chat_fields.direct_update(body)
+        params = expert.generation_params()
         if body.stop:
             update["stop"] = [body.stop] if isinstance(body.stop, str) else body.stop
+        elif expert.chat_format == "completion":  # a transcript's next turn is not the answer
+            update["stop"] = [*params.stop, TRANSCRIPT_NEXT_TURN]
         return DirectCall(
-            expert=expert.name, prompt=prompt, params=expert.generation.model_copy(update=update)
+            expert=expert.name, prompt=prompt, params=params.model_copy(update=update)
         )
 
     # -- running (worker threads: runs to the end and stores whatever the client does) --------

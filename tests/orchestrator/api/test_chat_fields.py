@@ -183,6 +183,25 @@ def test_a_direct_call_gets_the_fields_too(echo_params: App) -> None:
     assert params["json_schema"] == {"type": "object"} and params["logprobs"] == 4
 
 
+def test_a_direct_call_to_a_base_model_is_a_transcript_that_stops_at_the_next_turn(
+    tmp_path: Path,
+) -> None:
+    experts = [
+        {**scripted("text", echo="prompt"), "chat_format": "completion"},
+        {**scripted("stops", echo="params"), "chat_format": "completion"},
+    ]
+    for app in app_over(tmp_path, experts):
+        text = app.post(model="text", messages=ADA).json()["choices"][0]["message"]["content"]
+        assert text == (  # the scripted backend joins words with single spaces
+            "You are a helpful assistant. Be brief. User: My name is Ada. "
+            "Assistant: Nice to meet you, Ada. User: What is my name? Assistant:"
+        )
+        answer = app.post(model="stops", messages=ADA).json()["choices"][0]["message"]["content"]
+        assert json.loads(answer)["stop"] == ["\nQuestion:", "\nQ:", "\nUser:"]
+        chosen = app.post(model="stops", messages=ADA, stop="END").json()
+        assert json.loads(chosen["choices"][0]["message"]["content"])["stop"] == ["END"]
+
+
 @pytest.mark.parametrize(
     ("body", "param", "fragment"),
     [
