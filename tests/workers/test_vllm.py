@@ -5,11 +5,18 @@ local models converted from GGUF. Skipped where vllm is not installed; CI runs t
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from workers.backends.vllm_offline import VLLMBackend, engine_kwargs
+from workers.backends.vllm_offline import (
+    VLLMBackend,
+    engine_kwargs,
+    structured_output,
+    token_logprobs,
+)
 from workers.execute import execute_group
 from workers.gguf_convert import LOCAL_MODELS, convert, converted_dir
 from workers.models import resolve_model_path
@@ -41,6 +48,40 @@ def test_engine_kwargs_map_the_spec_and_extra_args() -> None:
     bad = spec.model_copy(update={"options": {"engine_args": "x"}})
     with pytest.raises(BackendError, match="engine_args must be a mapping"):
         engine_kwargs(bad)
+
+
+def test_a_json_schema_maps_to_structured_outputs_or_to_guided_decoding_before_it() -> None:
+    schema = {"type": "object"}
+    current = SimpleNamespace(StructuredOutputsParams=lambda json: ("structured", json))
+    assert structured_output(current, schema) == {"structured_outputs": ("structured", schema)}
+    older = SimpleNamespace(GuidedDecodingParams=lambda json: ("guided", json))
+    assert structured_output(older, schema) == {"guided_decoding": ("guided", schema)}
+    assert structured_output(current, None) == {}
+
+
+def test_vllm_logprobs_map_to_openai_entries() -> None:
+    """vLLM gives, per generated token, token id -> Logprob(logprob, rank, decoded_token)
+    holding the sampled token and the most likely ones; here the sampled token (7) is the
+    second most likely at the first step."""
+
+    def logprob(value: float, rank: int, token: str) -> SimpleNamespace:
+        return SimpleNamespace(logprob=value, rank=rank, decoded_token=token)
+
+    output = SimpleNamespace(
+        token_ids=[7, 3],
+        logprobs=[
+            {5: logprob(-0.5, 1, " A"), 7: logprob(-1.5, 2, " B")},
+            {3: logprob(-0.1, 1, "!"), 9: logprob(-3.0, 2, "?")},
+        ],
+    )
+    entries = token_logprobs(output, 1)
+    assert entries is not None
+    assert [(e.token, e.logprob, e.bytes) for e in entries] == [
+        (" B", -1.5, list(b" B")),
+        ("!", -0.1, list(b"!")),
+    ]
+    assert [[t.token for t in e.top_logprobs] for e in entries] == [[" A"], ["!"]]
+    assert token_logprobs(output, None) is None
 
 
 @pytest.mark.skipif(HAS_VLLM, reason="checks the message shown without vllm")
@@ -104,4 +145,32 @@ def test_a_group_in_one_call_then_a_clean_swap_to_the_next_model(
     (completion,) = swapped.completions
     assert completion is not None and completion.completion_tokens > 0
     assert "Paris" in completion.text, completion.text
+    pool.release_all()
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_VLLM, reason="vllm is not installed (see scripts/setup-vllm)")
+def test_json_schema_logprobs_and_penalties_on_vllm(converted: dict[str, Path]) -> None:
+    smol = ModelSpec(
+        name="smollm2-135m",
+        backend="vllm",
+        model=str(converted["smollm2-135m"]),
+        memory_mb=600,
+        options=CPU_OPTIONS,
+    )
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "enum": ["Paris", "Rome"]}},
+        "required": ["city"],
+    }
+    params = GenerationParams(max_tokens=24, json_schema=schema, logprobs=2, frequency_penalty=0.5)
+    pool = ModelPool(memory_budget_mb=1000)
+    outcome = execute_group(pool, smol, params, [Prompt.user("The capital of France, in JSON?")])
+    (completion,) = outcome.completions
+    assert outcome.error is None and completion is not None
+    assert json.loads(completion.text)["city"] in {"Paris", "Rome"}
+    assert completion.logprobs is not None
+    assert len(completion.logprobs) == completion.completion_tokens
+    assert all(len(e.top_logprobs) == 2 for e in completion.logprobs)
     pool.release_all()

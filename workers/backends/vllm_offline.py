@@ -153,7 +153,9 @@ class VLLMBackend(LLMBackend):
             presence_penalty=params.presence_penalty,
             frequency_penalty=params.frequency_penalty,
             logprobs=params.logprobs,
-            **structured_output(self._vllm, params.json_schema),
+            **structured_output(
+                import_module(f"{self._vllm.__name__}.sampling_params"), params.json_schema
+            ),
         )
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
@@ -184,13 +186,12 @@ class VLLMBackend(LLMBackend):
         ]
 
 
-def structured_output(vllm: ModuleType, schema: dict[str, Any] | None) -> dict[str, Any]:
-    """The SamplingParams argument that constrains decoding to `schema`: `structured_outputs`
-    (StructuredOutputsParams) in current vLLM, `guided_decoding` (GuidedDecodingParams) in
-    releases before it."""
+def structured_output(module: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The SamplingParams argument that constrains decoding to `schema`, from the module
+    vllm.sampling_params: `structured_outputs` (StructuredOutputsParams) in current vLLM,
+    `guided_decoding` (GuidedDecodingParams) in releases before it."""
     if schema is None:
         return {}
-    module = import_module(f"{vllm.__name__}.sampling_params")
     if hasattr(module, "StructuredOutputsParams"):
         return {"structured_outputs": module.StructuredOutputsParams(json=schema)}
     return {"guided_decoding": module.GuidedDecodingParams(json=schema)}
