@@ -24,8 +24,15 @@ from workers.pool import ModelPool
 from workers.types import BackendError, GenerationParams, ModelSpec, Prompt
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
-# vLLM's CPU backend reserves this share of RAM ("gpu" memory) for weights and KV cache
-CPU_OPTIONS = {"dtype": "bfloat16", "enforce_eager": True, "gpu_memory_utilization": 0.1}
+# vLLM's CPU backend: a fixed 256 MiB KV cache. Left to size it itself from a share of RAM
+# ("gpu" memory), it subtracts the worker's resident size after a warm-up pass, which left
+# 0.02 GiB for the cache on this machine and refused to start.
+CPU_OPTIONS = {
+    "dtype": "bfloat16",
+    "enforce_eager": True,
+    "gpu_memory_utilization": 0.1,
+    "engine_args": {"kv_cache_memory_bytes": 256 * 2**20},
+}
 
 
 def test_engine_kwargs_map_the_spec_and_extra_args() -> None:
