@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 ChatFormat = Literal["chat", "completion"]
 # What a backend may or may not do beyond plain sampling (see GenerationParams).
@@ -90,6 +90,13 @@ class Completion(BaseModel):
     logprobs: list[TokenLogprob] | None = Field(
         default=None, description="one per generated token, when the params asked for them"
     )
+
+    @field_validator("text")
+    @classmethod
+    def _nul_replaced(cls, text: str) -> str:
+        # A model can emit NUL, which PostgreSQL cannot store: refusing it would lose the
+        # whole batch's answers, so it becomes U+FFFD like any undecodable byte.
+        return text.replace("\x00", "\ufffd")
 
 
 # (prompt index, new text): how a backend hands out text as it decodes it

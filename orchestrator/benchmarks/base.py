@@ -89,6 +89,10 @@ def render_options(
     return f"{question}{sep}The options are: {options}{trailing}"
 
 
+# Refused when read, not after a run: PostgreSQL cannot store it, and the run's work is lost.
+_NUL = "a NUL character (0x00), which the database cannot store"
+
+
 def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
@@ -97,10 +101,26 @@ def _read_text(path: Path) -> str:
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{path}:{line}: {_NUL}")
+    return text
+
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a decoded JSON value holds a NUL (a \\u0000 escape) anywhere."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -115,6 +135,8 @@ def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
     for i, row in enumerate(data):
         if not isinstance(row, dict):
             raise InputError(f"{path}: item {i} is not a JSON object")
+        if _has_nul(row):
+            raise InputError(f"{path}: item {i}: {_NUL}")
         out.append((f"{path}: item {i}", row))
     return out
 
@@ -131,6 +153,8 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise InputError(f"{path}:{n}: malformed JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise InputError(f"{path}:{n}: expected a JSON object")
+        if _has_nul(row):
+            raise InputError(f"{path}:{n}: {_NUL}")
         out.append((n, row))
     return out
 

@@ -276,3 +276,15 @@ def test_a_mapped_field_missing_in_a_csv_header_names_line_and_field(tmp_path: P
     )
     with pytest.raises(InputError, match=re.escape(f"{path}:2: missing field 'activity'")):
         load_generic(path, {"question": "ctx", "answer": "label", "category": "activity"})
+
+
+def test_a_nul_in_a_data_file_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    """PostgreSQL cannot store NUL: refused when read, before any model runs."""
+    rows = [{"question": "q", "answer": "1"}, {"question": "r\x00", "answer": "2"}]
+    escaped = _jsonl(tmp_path / "escaped.jsonl", rows)  # json.dumps writes \u0000
+    with pytest.raises(InputError, match=re.escape(f"{escaped}:2: a NUL character")):
+        load_generic(escaped, {})
+    raw = tmp_path / "raw.csv"
+    raw.write_bytes(b"question,answer\nq,1\nr\x00,2\n")
+    with pytest.raises(InputError, match=re.escape(f"{raw}:3: a NUL character")):
+        load_generic(raw, {})

@@ -17,6 +17,7 @@ from orchestrator.db.engine import is_at_head
 from orchestrator.db.models import Base, ExpertRow
 from orchestrator.errors import InputError, UnknownExpertError
 from orchestrator.experts import Expert
+from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.trace import (
     BatchReport,
     ModelCall,
@@ -27,6 +28,7 @@ from orchestrator.trace import (
     Trace,
 )
 from skills.profiles import ProfileSet, SkillScore
+from tests.orchestrator.conftest import PipelineFactory, scripted_expert
 
 REPO = Path(__file__).resolve().parents[3]
 TABLES = {
@@ -314,3 +316,17 @@ def test_sync_leaves_unchanged_experts_untouched(store: TraceStore, engine: Engi
     with engine.connect() as conn:
         assert conn.scalar(select(ExpertRow.updated_at)) == stamp
         assert conn.scalar(select(func.count()).select_from(ExpertRow)) == 1
+
+
+def test_a_model_answer_with_nul_is_stored_with_a_replacement(
+    store: TraceStore, make_pipeline: PipelineFactory
+) -> None:
+    """A model's NUL must not lose the batch: the completion carries U+FFFD in its place."""
+    pipeline, _ = make_pipeline([scripted_expert("a", default="The answer is (B).\x00 done")])
+    question = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
+    report = pipeline.run([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
+    store.save_batch(report)
+    loaded = store.get_trace(report.traces[0].query_id)
+    assert loaded is not None
+    assert loaded.answer == "The answer is (B).\ufffd done"
+    assert loaded.extracted_answer == "B"
