@@ -41,8 +41,10 @@ from orchestrator.factory import Deployment
 from orchestrator.runners import CeleryRunner
 from orchestrator.scheduler import Group, GroupResult, StageRequest
 from orchestrator.settings import Settings
-from workers.process import start_worker, stop
+from workers.process import start_worker, stop, wait_for
 from workers.types import GenerationParams, ModelSpec, Prompt
+
+WAIT_S = 900  # a redelivery slower than this is a failure, not a number
 
 EXPERT = "recovery"
 QUESTION = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
@@ -59,16 +61,6 @@ def started_on(runner: CeleryRunner) -> dict[str, str]:
         if meta and meta["status"] == "STARTED":
             out[key.decode().removeprefix("celery-task-meta-")] = meta["result"]["hostname"]
     return out
-
-
-def wait_for(predicate: Any, what: str, timeout_s: float = 900) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"no {what} after {timeout_s:g}s")
 
 
 class Workers:
@@ -110,11 +102,13 @@ def trial(runner: CeleryRunner, workers: Workers, delay_s: float) -> dict[str, f
     results: list[GroupResult] = []
     thread = threading.Thread(target=lambda: results.extend(runner.run([group])))
     thread.start()
-    (host, *_) = wait_for(lambda: list(started_on(runner).values()), "group started")
+    (host, *_) = wait_for(lambda: list(started_on(runner).values()), "group started", WAIT_S)
     workers.kill(host)
     killed = time.perf_counter()
     wait_for(
-        lambda: any(h != host for h in started_on(runner).values()), "group started elsewhere"
+        lambda: any(h != host for h in started_on(runner).values()),
+        "group started elsewhere",
+        WAIT_S,
     )
     redelivered = time.perf_counter() - killed
     thread.join()

@@ -9,9 +9,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 
@@ -20,6 +21,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 class WorkerStartError(RuntimeError):
     """The worker exited or did not answer in time; the message holds its log's tail."""
+
+
+def wait_for(
+    predicate: Callable[[], Any], what: str, timeout_s: float = 180, interval_s: float = 0.05
+) -> Any:
+    """Poll until `predicate` returns something truthy and return it; TimeoutError naming
+    `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:g}s waiting for {what}")
 
 
 def start_worker(env: Mapping[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -44,24 +45,17 @@ class EvalConfig(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in METHOD_NAMES:
-                raise InputError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
-        return value
+        return [_known("method", name, METHOD_NAMES) for name in value]
 
     @field_validator("tagger")
     @classmethod
     def _known_tagger(cls, value: str) -> str:
-        if value not in TAGGER_NAMES:
-            raise InputError(f"unknown tagger {value!r} (known: {', '.join(TAGGER_NAMES)})")
-        return value
+        return _known("tagger", value, TAGGER_NAMES)
 
     @field_validator("aggregation")
     @classmethod
     def _known_aggregation(cls, value: str) -> str:
-        if value not in AGGREGATORS:
-            raise InputError(f"unknown aggregation {value!r} (known: {', '.join(AGGREGATORS)})")
-        return value
+        return _known("aggregation", value, list(AGGREGATORS))
 
     @model_validator(mode="after")
     def _generic_profile_split(self) -> EvalConfig:
@@ -80,3 +74,9 @@ class EvalConfig(BaseModel):
 
     def key(self) -> str:
         return hashlib.sha1(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _known(kind: str, name: str, names: Sequence[str]) -> str:
+    if name not in names:
+        raise InputError(f"unknown {kind} {name!r} (known: {', '.join(names)})")
+    return name

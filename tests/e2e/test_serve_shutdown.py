@@ -8,8 +8,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.celery_support import (
     wait_ready,
     worker_env,
 )
+from workers.process import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.embeddings, pytest.mark.slow]
 
@@ -63,16 +63,6 @@ def _server_env(cli_env: dict[str, str], tmp_path: Path, delay_s: float) -> dict
         "SYMOE_API_JOB_CHUNK_SIZE": "8",
         "SYMOE_API_SHUTDOWN_GRACE_S": str(GRACE_S),
     }
-
-
-def _wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 180) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _queued_groups() -> int:
@@ -110,7 +100,7 @@ def test_sigterm_stops_within_the_grace_period_and_a_restart_finishes_the_job(
             response = client.post("/v1/jobs", json=body)
             assert response.status_code == 202, response.text
             job_id = response.json()["id"]
-            _wait_for(lambda: redis_keys(10, "celery-task-meta-*"), "the slow group to start")
+            wait_for(lambda: redis_keys(10, "celery-task-meta-*"), "the slow group to start")
             request = threading.Thread(
                 target=lambda: answered.append(
                     client.post("/v1/answers", json={"question": MC, "k": 1})
@@ -118,7 +108,7 @@ def test_sigterm_stops_within_the_grace_period_and_a_restart_finishes_the_job(
             )
             queued = _queued_groups()
             request.start()
-            _wait_for(lambda: _queued_groups() > queued, "the request's group to queue")
+            wait_for(lambda: _queued_groups() > queued, "the request's group to queue")
             server.proc.send_signal(signal.SIGTERM)
             # far less than the slow group (SLOW_S) and the old fixed 30 s wait for the job
             returncode = server.proc.wait(timeout=GRACE_S + 15)
@@ -145,7 +135,7 @@ def test_sigterm_stops_within_the_grace_period_and_a_restart_finishes_the_job(
             job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
             return job if job["status"] in ("done", "failed", "cancelled") else None
 
-        job = _wait_for(finished, "the restarted server to finish the job")
+        job = wait_for(finished, "the restarted server to finish the job")
     assert job["status"] == "done" and job["completed"] == len(questions)
     assert [i["question"] for i in job["items"]] == questions
     assert all(i["status"] == "done" and i["extracted"] == "B" for i in job["items"])
