@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from workers.execute import GroupOutcome
-from workers.types import GenerationParams, ModelSpec, Prompt
+from workers.types import GenerationParams, GroupOutcome, ModelSpec, Prompt
 
 
 class StageRequest(BaseModel):

@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel, Field
-
 from workers.pool import ModelPool
 from workers.types import (
     BackendError,
     Completion,
     GenerationParams,
+    GroupOutcome,
     ModelSpec,
     Prompt,
     PromptTooLongError,
     TextSink,
 )
-
-
-class GroupOutcome(BaseModel):
-    """What one group produced; a failing group is reported here, never raised."""
-
-    completions: list[Completion | None] = Field(description="aligned with the prompts")
-    item_errors: list[str | None] = Field(default_factory=list)
-    loaded: bool = False
-    load_seconds: float = 0.0
-    seconds: float = 0.0
-    error: str | None = Field(default=None, description="the whole group failed")
 
 
 def execute_group(

@@ -1,7 +1,8 @@
-"""Wire types of the data plane: what a group of prompts is and what comes back.
+"""The data-plane contract: what a group of prompts is and what comes back (`GroupOutcome`).
 
 These are small, JSON-serialisable pydantic models, so the same objects travel in-process
-and (later) as Celery payloads.
+and as Celery payloads. They carry names, prompts and sampling parameters, never a path on
+the orchestrator's disk: a worker resolves model and data paths from its own settings.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ class Completion(BaseModel):
         # A model can emit NUL, which PostgreSQL cannot store: refusing it would lose the
         # whole batch's answers, so it becomes U+FFFD like any undecodable byte.
         return text.replace("\x00", "\ufffd")
+
+
+class GroupOutcome(BaseModel):
+    """What one group produced; a failing group is reported here, never raised."""
+
+    completions: list[Completion | None] = Field(description="aligned with the prompts")
+    item_errors: list[str | None] = Field(default_factory=list)
+    loaded: bool = False
+    load_seconds: float = 0.0
+    seconds: float = 0.0
+    error: str | None = Field(default=None, description="the whole group failed")
 
 
 # (prompt index, new text): how a backend hands out text as it decodes it
