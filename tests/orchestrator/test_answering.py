@@ -1,16 +1,25 @@
-"""The batch path with scripted experts: grouping, loads per stage, aggregation, failures."""
+"""The answering service with scripted experts: grouping, loads per stage, aggregation,
+failures, streaming, bad input."""
 
 from __future__ import annotations
 
 import pytest
 
+from orchestrator.answering import AnsweringService
 from orchestrator.errors import InputError, UnknownExpertError
-from orchestrator.pipeline import BatchOptions, Query
-from skills.profiles import ProfileSet, SkillScore
+from orchestrator.plan import BatchOptions, DirectPrompt, Query
+from workers.types import GenerationParams, Prompt
 
-from .conftest import PipelineFactory, scripted_expert
+from .conftest import AnsweringFactory, scripted_expert
 
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
+
+
+def _opts(**kw: object) -> BatchOptions:
+    return BatchOptions.model_validate({"k": 3, "aggregation": "llm", **kw})
+
+
+OPTS = _opts()
 
 
 def _experts(n: int) -> list:
@@ -20,10 +29,10 @@ def _experts(n: int) -> list:
     ]
 
 
-def test_a_batch_loads_each_model_once_per_stage(make_pipeline: PipelineFactory) -> None:
-    pipeline, pool = make_pipeline(_experts(5))
+def test_a_batch_loads_each_model_once_per_stage(make_answering: AnsweringFactory) -> None:
+    pipeline, pool = make_answering(_experts(5))
     queries = [Query(text=f"{MC} #{i}") for i in range(40)]
-    report = pipeline.run(queries, BatchOptions(k=3, aggregator="e0"))
+    report = pipeline.answer(queries, BatchOptions(k=3, aggregation="llm", aggregator="e0"))
     stage = {t.stage: t for t in report.stages}
     distinct = {name for t in report.traces for name in t.recruitment.drawn}
     assert stage["experts"].groups == len(distinct)
@@ -37,12 +46,13 @@ def test_a_batch_loads_each_model_once_per_stage(make_pipeline: PipelineFactory)
 
 
 def test_a_small_budget_evicts_and_reloads_only_across_stages(
-    make_pipeline: PipelineFactory,
+    make_answering: AnsweringFactory,
 ) -> None:
     experts = [scripted_expert(f"e{i}", memory_mb=100) for i in range(4)]
-    pipeline, pool = make_pipeline(experts, budget_mb=150)  # room for one model at a time
-    report = pipeline.run(
-        [Query(text=f"{MC} {i}") for i in range(30)], BatchOptions(k=3, aggregator="e3")
+    pipeline, pool = make_answering(experts, budget_mb=150)  # room for one model at a time
+    report = pipeline.answer(
+        [Query(text=f"{MC} {i}") for i in range(30)],
+        BatchOptions(k=3, aggregation="llm", aggregator="e3"),
     )
     stage = {t.stage: t for t in report.stages}
     assert stage["experts"].loads == stage["experts"].groups
@@ -50,70 +60,31 @@ def test_a_small_budget_evicts_and_reloads_only_across_stages(
     assert pool.resident() == ["e3"]
 
 
-def test_vote_and_weighted_vote(make_pipeline: PipelineFactory) -> None:
-    experts = [
-        scripted_expert("weak1", default="The answer is (A)."),
-        scripted_expert("weak2", default="The answer is (A)."),
-        scripted_expert("strong", default="The answer is (B)."),
-    ]
-
-    def p(score: int) -> dict[str, SkillScore]:
-        return {"math": SkillScore(score=score, count=10)}
-
-    profile = ProfileSet(name="t", experts={"weak1": p(1), "weak2": p(1), "strong": p(8)})
-    pipeline, _ = make_pipeline(experts, profile=profile, skills=["math"])
-    q = Query(text=MC)
-    forced = BatchOptions(k=3, aggregation="vote")
-    # draw until the committee is the three distinct experts is not needed: check the tally
-    report = pipeline.run([q], forced)
-    votes = [c.extracted for c in report.traces[0].calls]
-    assert report.traces[0].extracted_answer == max(set(votes), key=votes.count)
-    weighted = pipeline.run([q], BatchOptions(k=3, aggregation="weighted_vote")).traces[0]
-    assert weighted.recruitment.aggregation == "weighted_vote"
-    assert weighted.extracted_answer in {"A", "B"}
-    assert any(n.startswith("votes:") for n in weighted.recruitment.notes)
-
-
-def test_llm_aggregation_uses_the_aggregator_and_anonymises(make_pipeline: PipelineFactory) -> None:
+def test_llm_aggregation_uses_the_aggregator_and_anonymises(
+    make_answering: AnsweringFactory,
+) -> None:
     agg = scripted_expert("agg", default="Merged. The answer is (B).", roles=["aggregator"])
     experts = [*_experts(2), agg]
-    pipeline, _ = make_pipeline(experts)
-    trace = pipeline.run([Query(text=MC)], BatchOptions(k=2, aggregator="agg")).traces[0]
+    pipeline, _ = make_answering(experts)
+    trace = pipeline.answer(
+        [Query(text=MC)], BatchOptions(k=2, aggregation="llm", aggregator="agg")
+    ).traces[0]
     final = [c for c in trace.calls if c.stage == "aggregate"]
     assert [c.expert for c in final] == ["agg"]
     assert trace.extracted_answer == "B"
     assert trace.recruitment.aggregator == "agg"
 
 
-def test_a_failing_expert_leaves_the_others(make_pipeline: PipelineFactory) -> None:
-    experts = [
-        scripted_expert("ok", default="The answer is (C)."),
-        scripted_expert("broken", options={"fail_load": True}),
-    ]
-    pipeline, _ = make_pipeline(experts)
-    report = pipeline.run(
-        [Query(text=f"{MC} {i}") for i in range(10)],
-        BatchOptions(k=3, aggregation="vote", replace_failed=False),
-    )
-    for t in report.traces:
-        if set(t.recruitment.drawn) == {"broken"}:
-            assert t.error and "every recruited expert failed" in t.error
-        else:
-            assert t.extracted_answer == "C"
-            if "broken" in t.recruitment.drawn:
-                assert any("broken failed" in n for n in t.recruitment.notes)
-
-
 def test_a_failed_expert_is_replaced_by_the_next_candidate(
-    make_pipeline: PipelineFactory,
+    make_answering: AnsweringFactory,
 ) -> None:
     experts = [
         scripted_expert("ok", default="The answer is (C)."),
         scripted_expert("also-ok", default="The answer is (C)."),
         scripted_expert("broken", options={"fail_load": True}),
     ]
-    pipeline, _ = make_pipeline(experts)
-    report = pipeline.run(
+    pipeline, _ = make_answering(experts)
+    report = pipeline.answer(
         [Query(text=f"{MC} {i}") for i in range(12)], BatchOptions(k=3, aggregation="vote")
     )
     with_broken = [t for t in report.traces if "broken" in t.recruitment.drawn]
@@ -126,35 +97,42 @@ def test_a_failed_expert_is_replaced_by_the_next_candidate(
         replaced = [n for n in t.recruitment.notes if n.startswith("experts: broken replaced by")]
         assert len(replaced) == t.recruitment.drawn.count("broken")
         assert any("broken failed" in n for n in t.recruitment.notes)
+        # the same, as the structured events statistics count
+        slots = [s for s, name in enumerate(t.recruitment.drawn) if name == "broken"]
+        failed = [(e.slot, e.expert) for e in t.events if e.kind == "expert_failed"]
+        assert failed == [(s, "broken") for s in slots]
+        by = {e.slot: e.replacement for e in t.events if e.kind == "replaced"}
+        assert sorted(by) == slots and set(by.values()) <= {"ok", "also-ok"}
 
 
 @pytest.mark.parametrize(
     ("text", "options", "error", "message"),
     [
-        ("", BatchOptions(), InputError, "empty"),
-        ("   \n", BatchOptions(), InputError, "empty"),
-        ("x" * 200_000, BatchOptions(), InputError, "longer than the context of every expert"),
-        ("hi", BatchOptions(experts=["nope"]), UnknownExpertError, "unknown expert 'nope'"),
-        ("hi", BatchOptions(aggregation="magic"), InputError, "unknown aggregation"),
-        ("hi", BatchOptions(aggregator="nope"), UnknownExpertError, "unknown expert"),
+        ("", OPTS, InputError, "empty"),
+        ("   \n", OPTS, InputError, "empty"),
+        ("x" * 200_000, OPTS, InputError, "longer than the context of every expert"),
+        ("hi", _opts(experts=["nope"]), UnknownExpertError, "unknown expert 'nope'"),
+        ("hi", _opts(aggregation="magic"), InputError, "unknown aggregation"),
+        ("hi", _opts(aggregator="nope"), UnknownExpertError, "unknown expert"),
+        ("hi", _opts(retrieval="auto"), InputError, "unknown retrieval gate 'auto'"),
     ],
 )
 def test_bad_input_is_refused_before_any_model_loads(
-    make_pipeline: PipelineFactory, text: str, options: BatchOptions, error: type, message: str
+    make_answering: AnsweringFactory, text: str, options: BatchOptions, error: type, message: str
 ) -> None:
-    pipeline, pool = make_pipeline(_experts(2))
+    pipeline, pool = make_answering(_experts(2))
     with pytest.raises(error, match=message):
-        pipeline.run([Query(text=text)], options)
+        pipeline.answer([Query(text=text)], options)
     assert pool.stats.loads == 0
 
 
 @pytest.mark.parametrize("aggregation", ["llm", "vote"])
 def test_answers_stream_per_query_and_join_to_the_stored_answer(
-    make_pipeline: PipelineFactory, aggregation: str
+    make_answering: AnsweringFactory, aggregation: str
 ) -> None:
-    pipeline, _ = make_pipeline(_experts(3))
+    pipeline, _ = make_answering(_experts(3))
     pieces: dict[str, list[str]] = {}
-    report = pipeline.run(
+    report = pipeline.answer(
         [Query(text=f"{MC} #{i}") for i in range(4)],
         BatchOptions(k=2, aggregator="e0", aggregation=aggregation),
         lambda query_id, text: pieces.setdefault(query_id, []).append(text),
@@ -164,3 +142,39 @@ def test_answers_stream_per_query_and_join_to_the_stored_answer(
         assert "".join(mine) == trace.answer != ""
         # the aggregator's tokens as decoded (scripted: word by word); a vote in one piece
         assert len(mine) == (len(trace.answer.split()) if aggregation == "llm" else 1)
+
+
+def test_answering_saves_and_counts_each_batch_once(make_answering: AnsweringFactory) -> None:
+    built, _ = make_answering(_experts(2))
+    saved: list[str] = []
+    counted: list[str] = []
+    answering = AnsweringService(
+        built.planner,
+        built.executor,
+        save=lambda r: saved.append(r.batch_id),
+        observe=lambda r: counted.append(r.batch_id),
+    )
+    report = answering.answer([Query(text=MC)], _opts(k=2, aggregation="vote"), notes=["n1"])
+    assert saved == counted == [report.batch_id]
+    assert report.traces[0].recruitment.notes[-1] == "n1"
+    answering.answer([Query(text=MC)], _opts(k=2, aggregation="vote"), record=False)
+    assert saved == counted == [report.batch_id]  # the caller stores and counts that one
+
+
+def test_a_direct_call_is_a_one_expert_plan(make_answering: AnsweringFactory) -> None:
+    answering, pool = make_answering(_experts(3))
+    direct = DirectPrompt(
+        prompt=Prompt.user("Say hi."), params=GenerationParams(max_tokens=8, temperature=0.0)
+    )
+    pieces: list[str] = []
+    report = answering.answer_direct(
+        Query(text="Say hi."), "e1", direct, lambda _q, text: pieces.append(text), ["chat: x"]
+    )
+    (trace,) = report.traces
+    assert [c.expert for c in trace.calls] == ["e1"]
+    assert trace.answer == trace.calls[0].text == "e1 thinks. The answer is (B)."
+    assert "".join(pieces) == trace.answer
+    assert trace.tagging.method == trace.recruitment.recruiter == "direct"
+    assert trace.recruitment.aggregation == "direct" and trace.recruitment.drawn == ["e1"]
+    assert trace.recruitment.notes == ["direct call: 1 message(s) to e1", "chat: x"]
+    assert pool.stats.loads == 1

@@ -1,0 +1,148 @@
+"""The planning phase: for a batch of queries, in order, tag -> retrieval gate -> recruit ->
+choose the aggregator. It checks what needs no model first, so bad input fails before any
+model loads. The plans it returns are what execution runs (orchestrator/execution.py)."""
+
+from __future__ import annotations
+
+from orchestrator.aggregators import AggregatorPolicy
+from orchestrator.answers import detect_format
+from orchestrator.errors import InputError
+from orchestrator.experts import ExpertRegistry
+from orchestrator.plan import BatchOptions, DirectPrompt, Plan, Query
+from orchestrator.recruiters import Recruiter, RecruitRequest
+from orchestrator.retrieval import GATES, RetrievalGate
+from orchestrator.stages import StageExecutor
+from orchestrator.taggers import Tagger
+from orchestrator.trace import Recruitment, RetrievalDecision, SkillTagging
+from skills.profiles import ProfileSet
+
+# A token is at least ~4 characters of English; a question this many characters per context
+# token cannot fit any expert, so it is refused before any model loads.
+_CHARS_PER_TOKEN_FLOOR = 4
+DIRECT = "direct"  # the tagger, recruiter and aggregation names of a one-expert plan
+
+
+class Planner:
+    def __init__(
+        self,
+        registry: ExpertRegistry,
+        tagger: Tagger,
+        gate: RetrievalGate,
+        recruiter: Recruiter,
+        aggregators: dict[str, AggregatorPolicy],
+        profile: ProfileSet | None = None,
+    ) -> None:
+        self.registry = registry
+        self.tagger = tagger
+        self.gate = gate
+        self.recruiter = recruiter
+        self.aggregators = aggregators
+        self.profile = profile
+
+    def validate(self, queries: list[Query], options: BatchOptions) -> list[str]:
+        """Checks that need no model; raises InputError. Returns the candidate pool."""
+        if not queries:
+            raise InputError("no question given")
+        pool_experts = (
+            self.registry.select(options.experts)
+            if options.experts
+            else self.registry.with_role("expert")
+        )
+        pool = [e.name for e in pool_experts if e.enabled]
+        if not pool:
+            raise InputError("no enabled expert to answer with")
+        longest = max(e.n_ctx for e in pool_experts)
+        for q in queries:
+            if not q.text.strip():
+                raise InputError("the question is empty")
+            size = len(q.text) + (q.conversation.size() if q.conversation else 0)
+            if size > longest * _CHARS_PER_TOKEN_FLOOR * 2:
+                raise InputError(
+                    f"the question ({size} characters) is longer than the context of "
+                    f"every expert (largest: {longest} tokens)"
+                )
+        if options.aggregation not in self.aggregators:
+            known = ", ".join(self.aggregators)
+            raise InputError(
+                f"unknown aggregation {options.aggregation!r} (known: {known})", "aggregation"
+            )
+        if options.retrieval is not None and options.retrieval not in GATES:
+            raise InputError(
+                f"unknown retrieval gate {options.retrieval!r} (known: {', '.join(GATES)})",
+                "retrieval",
+            )
+        if options.aggregator:
+            self.registry.get(options.aggregator)
+        return pool
+
+    def plan(
+        self, queries: list[Query], options: BatchOptions, stages: StageExecutor
+    ) -> list[Plan]:
+        """One plan per query, in order. `stages` runs the tagger's model calls, if any."""
+        pool = self.validate(queries, options)
+        taggings = self.tagger.tag([q.id for q in queries], [q.text for q in queries], stages)
+        decisions = self._gate(options).decide([q.text for q in queries], taggings)
+        recruitments = self.recruiter.recruit(
+            [
+                RecruitRequest(key=q.text, skills=t.skills, k=options.k, pool=pool)
+                for q, t in zip(queries, taggings, strict=True)
+            ]
+        )
+        policy = self.aggregators[options.aggregation]
+        aggregator = self.choose_aggregator(options) if policy.uses_model else None
+        plans = []
+        for q, tagging, decision, recruitment in zip(
+            queries, taggings, decisions, recruitments, strict=True
+        ):
+            recruitment.aggregation, recruitment.aggregator = policy.name, aggregator
+            plans.append(
+                Plan(
+                    query=q,
+                    fmt=q.fmt or detect_format(q.text),
+                    tagging=tagging,
+                    retrieval=decision,
+                    recruitment=recruitment,
+                    pool=pool,
+                )
+            )
+        return plans
+
+    def _gate(self, options: BatchOptions) -> RetrievalGate:
+        if options.retrieval is None or options.retrieval == self.gate.name:
+            return self.gate
+        return GATES.create(options.retrieval, self.profile)
+
+    def choose_aggregator(self, options: BatchOptions) -> str:
+        """The `aggregator` option, else the profile's default, else the most accurate
+        aggregator, else the first one registered."""
+        if options.aggregator:
+            return options.aggregator
+        candidates = [e.name for e in self.registry.with_role("aggregator")]
+        if not candidates:
+            raise InputError("aggregation 'llm' needs an expert with the aggregator role")
+        profile = self.profile
+        if profile is not None:
+            chosen = profile.aggregators.get("default")
+            if chosen in candidates:
+                return chosen
+            scored = [c for c in candidates if c in profile.accuracy]
+            if scored:
+                return max(scored, key=lambda c: profile.accuracy[c])
+        return candidates[0]
+
+
+def direct_plan(query: Query, expert: str, direct: DirectPrompt, notes: list[str]) -> Plan:
+    """A one-expert plan: no tagging, no gate, no recruiting; the expert's answer is the
+    answer (a chat completion that names an expert)."""
+    fmt = "json" if direct.params.json_schema is not None else detect_format(query.text)
+    return Plan(
+        query=query,
+        fmt=fmt,
+        tagging=SkillTagging(method=DIRECT, notes=["direct call: no skill tagging"]),
+        retrieval=RetrievalDecision(gate=DIRECT, reasons=["direct call"]),
+        recruitment=Recruitment(
+            recruiter=DIRECT, profile_set=None, drawn=[expert], aggregation=DIRECT, notes=notes
+        ),
+        pool=[expert],
+        direct=direct,
+    )

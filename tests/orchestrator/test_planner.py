@@ -1,0 +1,124 @@
+"""The planning phase: tag -> retrieval gate -> recruit -> aggregator, before any model runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.aggregators import all_aggregators
+from orchestrator.errors import InputError
+from orchestrator.experts import ExpertRegistry
+from orchestrator.plan import BatchOptions, DirectPrompt, Query
+from orchestrator.planner import Planner, direct_plan
+from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.retrieval import GATES, NeverRetrieve, RetrievalGate
+from orchestrator.runners import InProcessRunner
+from orchestrator.stages import StageExecutor
+from orchestrator.trace import RetrievalDecision, SkillTagging
+from skills.profiles import ProfileSet, SkillScore
+from workers.pool import ModelPool
+from workers.types import GenerationParams, Prompt
+
+from .conftest import FixedTagger, scripted_expert
+
+MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
+
+
+class RecordingGate(RetrievalGate):
+    """Retrieves for every question tagged `law`, and keeps what it was asked."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.seen: list[list[str]] = []
+
+    def decide(self, questions: list[str], taggings: list[SkillTagging]) -> list[RetrievalDecision]:
+        self.seen.append([s for t in taggings for s in t.skills])
+        return [
+            RetrievalDecision(gate=self.name, retrieve="law" in t.skills, reasons=["law"])
+            for t in taggings
+        ]
+
+
+def _registry() -> ExpertRegistry:
+    agg = scripted_expert("agg", roles=["aggregator"])
+    a, b = (scripted_expert(n, roles=["expert"]) for n in "ab")
+    return ExpertRegistry([a, b, agg])
+
+
+def _planner(profile: ProfileSet | None = None, gate: RetrievalGate | None = None) -> Planner:
+    return Planner(
+        registry=_registry(),
+        tagger=FixedTagger(["law"]),
+        gate=gate or NeverRetrieve(profile),
+        recruiter=SymbolicRecruiter(profile, seed=0),
+        aggregators=all_aggregators(),
+        profile=profile,
+    )
+
+
+def _stages() -> tuple[StageExecutor, ModelPool]:
+    pool = ModelPool(1000)
+    return StageExecutor(InProcessRunner(pool), _registry()), pool
+
+
+def test_a_plan_holds_each_step_in_order_and_loads_no_model() -> None:
+    gate = RecordingGate()
+    stages, pool = _stages()
+    queries = [Query(text=MC), Query(text="Is a verbal contract binding?")]
+    plans = _planner(gate=gate).plan(queries, BatchOptions(k=2, aggregation="llm"), stages)
+    assert [p.query.id for p in plans] == [q.id for q in queries]
+    assert gate.seen == [["law", "law"]]  # the gate saw the tagger's skills
+    for plan in plans:
+        assert plan.tagging.skills == ["law"]
+        assert plan.retrieval == RetrievalDecision(gate="recording", retrieve=True, reasons=["law"])
+        assert len(plan.recruitment.drawn) == 2 and set(plan.recruitment.drawn) <= {"a", "b"}
+        assert plan.aggregation == "llm" and plan.aggregator == "agg"
+        assert plan.pool == ["a", "b"]  # only the expert role answers
+    assert [p.fmt for p in plans] == ["letter", "free"]
+    assert pool.stats.loads == 0
+
+
+def test_the_default_gate_never_retrieves_and_a_vote_has_no_aggregator() -> None:
+    stages, _ = _stages()
+    (plan,) = _planner().plan([Query(text=MC)], BatchOptions(k=1, aggregation="vote"), stages)
+    assert plan.retrieval.gate == "never" and plan.retrieval.retrieve is False
+    assert plan.aggregator is None and plan.recruitment.aggregation == "vote"
+    assert GATES.names() == ["never"]
+
+
+def test_the_aggregator_comes_from_the_option_then_the_profile() -> None:
+    options = BatchOptions(k=1, aggregation="llm")
+    assert _planner().choose_aggregator(options) == "agg"
+    assert _planner().choose_aggregator(options.model_copy(update={"aggregator": "b"})) == "b"
+    two = ExpertRegistry(
+        [
+            scripted_expert("a", roles=["expert"]),
+            scripted_expert("x", roles=["aggregator"]),
+            scripted_expert("y", roles=["aggregator"]),
+        ]
+    )
+    score = {"law": SkillScore(score=1, count=1)}
+    profile = ProfileSet(name="p", experts={"a": score}, accuracy={"x": 0.2, "y": 0.9})
+    planner = _planner(profile)
+    planner.registry = two
+    assert planner.choose_aggregator(options) == "y"  # the most accurate
+    profile.aggregators["default"] = "x"
+    assert planner.choose_aggregator(options) == "x"  # the profile's default wins
+
+
+def test_an_unknown_gate_is_refused_naming_the_known_ones() -> None:
+    stages, _ = _stages()
+    options = BatchOptions(k=1, aggregation="vote", retrieval="auto")
+    with pytest.raises(InputError, match=r"unknown retrieval gate 'auto' \(known: never\)") as err:
+        _planner().plan([Query(text=MC)], options, stages)
+    assert err.value.param == "retrieval"
+
+
+def test_a_direct_plan_has_one_expert_and_its_own_prompt() -> None:
+    params = GenerationParams(max_tokens=5, json_schema={"type": "object"})
+    direct = DirectPrompt(prompt=Prompt.user("hi"), params=params)
+    plan = direct_plan(Query(text="hi"), "a", direct, ["n"])
+    assert plan.recruitment.drawn == ["a"] and plan.pool == ["a"]
+    assert plan.aggregation == "direct" and plan.fmt == "json"
+    assert plan.recruitment.notes == ["n"] and plan.direct == direct
