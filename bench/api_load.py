@@ -36,10 +36,11 @@ from typing import Any
 
 import httpx
 import yaml
+from orchestrator.options import Budgets, RequestedOptions, batch_options
+from orchestrator.plan import Query
 
 from orchestrator.api.process import create_key, start_server
 from orchestrator.factory import Deployment
-from orchestrator.pipeline import BatchOptions, Query
 from orchestrator.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,21 +127,16 @@ class InProcess:
     def __init__(self, settings: Settings) -> None:
         self.deployment = Deployment(settings)
         self.runner = self.deployment.make_runner(microbatch=True)
-        self.pipeline = self.deployment.pipeline(runner=self.runner)
-        self.store = self.deployment.store
-        self.options = BatchOptions(
-            k=settings.k,
-            aggregation=settings.aggregation,
-            expert_max_tokens=settings.expert_max_tokens,
-            aggregator_max_tokens=min(settings.aggregator_max_tokens, settings.api_max_tokens),
-        )
+        self.answering = self.deployment.answering(runner=self.runner)
+        self.traces = self.deployment.stores.traces
+        self.options = batch_options(settings, RequestedOptions(), Budgets.of(settings))
 
     def answer(self, question: str) -> tuple[float, float]:
-        """Seconds to run the pipeline and seconds to store the trace."""
+        """Seconds to plan and execute, and seconds to store the trace."""
         started = time.perf_counter()
-        report = self.pipeline.run([Query(text=question)], self.options)
+        report = self.answering.answer([Query(text=question)], self.options, record=False)
         ran = time.perf_counter()
-        self.store.save_batch(report)
+        self.traces.save_batch(report)
         return ran - started, time.perf_counter() - ran
 
     def close(self) -> None:

@@ -16,10 +16,14 @@ import statistics
 import time
 from pathlib import Path
 
-from orchestrator.aggregators import AGGREGATORS
+from orchestrator.aggregators import all_aggregators
+from orchestrator.answering import AnsweringService
+from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
+from orchestrator.plan import BatchOptions, Query
+from orchestrator.planner import Planner
 from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.retrieval import NeverRetrieve
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
@@ -43,7 +47,7 @@ class RandomSkillTagger(Tagger):
         return [SkillTagging(method=self.name, skills=rng.sample(SKILLS, 3)) for _ in keys]
 
 
-def build(n_experts: int) -> Pipeline:
+def build(n_experts: int) -> AnsweringService:
     rng = random.Random(1)
     experts = [
         Expert(
@@ -64,14 +68,17 @@ def build(n_experts: int) -> Pipeline:
     )
     registry = ExpertRegistry(experts)
     runner = InProcessRunner(ModelPool(memory_budget_mb=1_000_000))
-    return Pipeline(
+    aggregators = all_aggregators()
+    planner = Planner(
         registry=registry,
         tagger=RandomSkillTagger(),
+        gate=NeverRetrieve(profile),
         recruiter=SymbolicRecruiter(profile),
-        aggregators={n: c() for n, c in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, {}),
+        aggregators=aggregators,
         profile=profile,
     )
+    executor = PlanExecutor(registry, aggregators, lambda: StageExecutor(runner, registry))
+    return AnsweringService(planner, executor)
 
 
 def main() -> None:
@@ -83,8 +90,8 @@ def main() -> None:
         "--out", type=Path, default=Path("bench/results/orchestration_overhead.json")
     )
     args = parser.parse_args()
-    pipeline = build(args.experts)
-    pipeline.run(
+    answering = build(args.experts)
+    answering.answer(
         [Query(text="warm up (A) x (B) y")], BatchOptions(k=3, aggregation="weighted_vote")
     )
     rows = []
@@ -96,7 +103,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            report = pipeline.run(queries, BatchOptions(k=3, aggregation="weighted_vote"))
+            report = answering.answer(queries, BatchOptions(k=3, aggregation="weighted_vote"))
             times.append(time.perf_counter() - started)
         best = min(times)
         groups = sum(s.groups for s in report.stages)

@@ -12,7 +12,11 @@ class ConfigError(SymoeError):
 
 
 class InputError(SymoeError):
-    pass
+    """Bad input from a caller; `param` names the request field at fault, where one is."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class UnknownExpertError(SymoeError):

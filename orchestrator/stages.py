@@ -31,19 +31,16 @@ RequestTextSink = Callable[[StageRequest, str], None]
 
 
 class StageExecutor:
-    def __init__(
-        self, runner: Runner, registry: ExpertRegistry, spec_options: dict[str, object]
-    ) -> None:
+    def __init__(self, runner: Runner, registry: ExpertRegistry) -> None:
         self.runner = runner
         self.registry = registry
-        self.spec_options = spec_options
         self.timings: list[StageTiming] = []
         self.loads: list[ModelLoad] = []
 
     def spec(self, expert: str) -> ModelSpec:
-        return self.registry.get(expert).spec(**self.spec_options)
+        return self.registry.get(expert).spec()
 
-    def run(
+    def run_stage(
         self,
         stage: str,
         requests: list[StageRequest],
@@ -73,7 +70,7 @@ class StageExecutor:
                 except Exception:  # a reader's failure must not fail the generation
                     log.exception("streaming %s text failed", stage)
 
-        results = self.runner.run(groups, sink)
+        results = self.runner.run_groups(groups, sink)
         by_request: dict[tuple[str, int, str], StageItem] = {}
         loads = 0
         load_seconds = 0.0

@@ -4,7 +4,11 @@ the API."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+from workers.types import TokenLogprob
 
 
 class SkillTagging(BaseModel):
@@ -13,6 +17,15 @@ class SkillTagging(BaseModel):
     skills: list[str] = Field(default_factory=list, description="mapped vocabulary skills")
     similarities: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+
+
+class RetrievalDecision(BaseModel):
+    """The retrieval gate's choice for one query, with what it was based on."""
+
+    gate: str = "never"
+    retrieve: bool = False
+    reasons: list[str] = Field(default_factory=list)
+    scores: dict[str, float] = Field(default_factory=dict)
 
 
 class Recruitment(BaseModel):
@@ -40,6 +53,25 @@ class ModelCall(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     extracted: str | None = None
+    # Per-token logprobs, for the API's direct calls; never stored, never in a dump.
+    logprobs: list[TokenLogprob] | None = Field(default=None, exclude=True)
+
+
+TraceEventKind = Literal["expert_failed", "replaced", "not_replaced", "aggregator_failed"]
+
+
+class TraceEvent(BaseModel):
+    """Something that happened to a query's committee, in a form statistics can count:
+    `expert_failed` (stage, expert, slot, error), `replaced` (the failed `expert` of `slot`
+    by `replacement`), `not_replaced` (no candidate was left), `aggregator_failed` (the
+    aggregator `expert` failed; `replacement` names the policy that answered instead)."""
+
+    kind: TraceEventKind
+    stage: str
+    expert: str
+    slot: int = 0
+    replacement: str | None = None
+    error: str | None = None
 
 
 class StageTiming(BaseModel):
@@ -62,6 +94,8 @@ class Trace(BaseModel):
     question: str
     tagging: SkillTagging
     recruitment: Recruitment
+    retrieval: RetrievalDecision = Field(default_factory=RetrievalDecision)
+    events: list[TraceEvent] = Field(default_factory=list)
     calls: list[ModelCall] = Field(default_factory=list)
     answer: str = ""
     extracted_answer: str | None = None

@@ -1,6 +1,7 @@
 """The long-lived objects behind the API, built once in the app's lifespan: the deployment,
-the pipeline (on a micro-batching runner, since requests arrive concurrently), the stores,
-the key store, the rate limiter and the metrics.
+the answering service (on a micro-batching runner, since requests arrive concurrently), the
+stores, the key store, the rate limiter and the metrics. Each feature's service gets the
+collaborators it needs, not this container, so no feature imports this module back.
 
 Stopping is bounded: from the stop signal (`begin_shutdown`), work in flight has
 `api_shutdown_grace_s` to finish; then the runner is cancelled, so requests and a job chunk
@@ -11,21 +12,17 @@ from __future__ import annotations
 import threading
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
 
+from orchestrator.answering import AnsweringService
 from orchestrator.api.admin.service import AdminService
-from orchestrator.api.auth.keys import KeyStore
 from orchestrator.api.auth.ratelimit import RateLimiter
 from orchestrator.api.jobs.executor import JobExecutor
-from orchestrator.api.jobs.store import JobStore
 from orchestrator.api.metrics import Metrics
+from orchestrator.api.openai.serving import OpenAIServing
+from orchestrator.db.keys import KeyStore
 from orchestrator.factory import Deployment
-from orchestrator.pipeline import Pipeline
 from orchestrator.runners import Runner
 from orchestrator.settings import Settings
-
-if TYPE_CHECKING:
-    from orchestrator.api.openai.serving import OpenAIServing
 
 
 class ApiServices:
@@ -34,7 +31,9 @@ class ApiServices:
         self.deployment = deployment or Deployment(settings)
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
-        self.admin = AdminService(self)
+        self.admin = AdminService(
+            self.deployment, lambda: self.keys, rebuild=self.rebuild_answering
+        )
         self._stop_lock = threading.RLock()  # a signal may arrive while close() holds it
         self._stop_deadline: float | None = None
 
@@ -43,25 +42,28 @@ class ApiServices:
         return self.deployment.make_runner(microbatch=True)
 
     @cached_property
-    def pipeline(self) -> Pipeline:
-        return self.deployment.pipeline(runner=self.runner)
+    def answering(self) -> AnsweringService:
+        return self._new_answering()
 
-    def rebuild_pipeline(self) -> None:
-        """A new pipeline over the active profile set (after an activation), swapped in at
-        once: requests in flight finish on the old one, the next ones take the new one."""
+    def _new_answering(self) -> AnsweringService:
+        return self.deployment.answering(runner=self.runner, observe=self.metrics.observe_batch)
+
+    def rebuild_answering(self) -> None:
+        """A new answering service over the active profile set (after an activation), swapped
+        in at once: requests in flight finish on the old one, the next ones take the new one."""
         self.deployment.forget_profile()
-        self.__dict__["pipeline"] = self.deployment.pipeline(runner=self.runner)
+        self.__dict__["answering"] = self._new_answering()
 
     @cached_property
     def keys(self) -> KeyStore:
-        return KeyStore(self.deployment.store.sessions)
+        return self.deployment.stores.keys
 
     @cached_property
     def jobs(self) -> JobExecutor:
         """The batch-job executor; started in the lifespan, stopped first on close."""
         return JobExecutor(
-            JobStore(self.deployment.store.sessions),
-            lambda: self.pipeline.run,
+            self.deployment.stores.jobs,
+            lambda: self.answering,
             self.metrics,
             chunk_size=self.settings.api_job_chunk_size,
             lease_s=self.settings.api_job_lease_s,
@@ -70,9 +72,9 @@ class ApiServices:
     @cached_property
     def openai(self) -> OpenAIServing:
         """The OpenAI-compatible chat service; closed first, so completions in flight finish."""
-        from orchestrator.api.openai.serving import OpenAIServing  # it imports this module
-
-        return OpenAIServing(self)
+        return OpenAIServing(
+            lambda: self.answering, self.deployment.registry, self.settings, self.metrics
+        )
 
     def begin_shutdown(self) -> None:
         """The server is stopping: start no new job chunk, and cancel the runner once the

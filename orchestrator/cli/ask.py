@@ -5,8 +5,19 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
-from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.aggregators import AGGREGATORS
+from orchestrator.cli.common import (
+    choices,
+    console,
+    deployment,
+    err_console,
+    friendly_errors,
+    names_of,
+    print_json,
+)
+from orchestrator.options import RequestedOptions, batch_options
+from orchestrator.plan import Query
+from orchestrator.taggers import TAGGERS
 from orchestrator.trace import BatchReport, Trace
 
 
@@ -22,26 +33,32 @@ def ask(
     ),
     experts: str = typer.Option(None, help="comma-separated candidate experts (default: all)"),
     aggregator: str = typer.Option(None, help="aggregator expert (default: chosen by profile)"),
-    aggregation: str = typer.Option(None, help="llm | vote | weighted_vote"),
-    tagger: str = typer.Option(None, help="embedding | llm"),
+    aggregation: str = typer.Option(
+        None,
+        help=f"{choices(AGGREGATORS.names())} (default: settings)",
+        callback=names_of(AGGREGATORS.check),
+    ),
+    tagger: str = typer.Option(
+        None,
+        help=f"{choices(TAGGERS.names())} (default: settings)",
+        callback=names_of(TAGGERS.check),
+    ),
     max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
     as_json: bool = typer.Option(False, "--json", help="print the full trace as JSON"),
 ) -> None:
     """Answer QUESTION with k recruited experts and an aggregator; store and print the trace."""
     with deployment() as dep:
-        s = dep.settings
-        options = BatchOptions(
-            k=k or s.k,
+        requested = RequestedOptions(
+            k=k,
             experts=_split(experts),
             aggregator=aggregator,
-            aggregation=aggregation or s.aggregation,
-            expert_max_tokens=max_tokens or s.expert_max_tokens,
-            aggregator_max_tokens=s.aggregator_max_tokens,
+            aggregation=aggregation,
+            max_tokens=max_tokens,
         )
-        pipeline = dep.pipeline(tagger)
+        options = batch_options(dep.settings, requested)
+        answering = dep.answering(tagger)  # stores the batch in the database
         with err_console.status("recruiting experts and generating..."):
-            report = pipeline.run([Query(text=question)], options)
-        dep.store.save_batch(report)
+            report = answering.answer([Query(text=question)], options)
     trace = report.traces[0]
     if as_json:
         print_json(trace.model_dump(mode="json"))

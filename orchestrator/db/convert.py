@@ -17,9 +17,11 @@ from orchestrator.trace import (
     BatchReport,
     ModelCall,
     Recruitment,
+    RetrievalDecision,
     SkillTagging,
     StageTiming,
     Trace,
+    TraceEvent,
 )
 
 
@@ -65,6 +67,8 @@ def _query_row(trace: Trace, position: int, now: datetime) -> QueryRow:
             skills=list(trace.tagging.skills),
             drawn=list(trace.recruitment.drawn),
             aggregator=trace.recruitment.aggregator,
+            retrieval=trace.retrieval.model_dump(mode="json"),
+            events=[e.model_dump(mode="json") for e in trace.events],
         ),
         calls=[ModelCallRow(position=i, **c.model_dump()) for i, c in enumerate(trace.calls)],
         final=FinalAnswerRow(text=trace.answer, extracted=trace.extracted_answer)
@@ -82,6 +86,8 @@ def trace_from_row(row: QueryRow) -> Trace:
         question=row.question,
         tagging=SkillTagging.model_validate(row.plan.tagging),
         recruitment=Recruitment.model_validate(row.plan.recruitment),
+        retrieval=RetrievalDecision.model_validate(row.plan.retrieval or {}),
+        events=[TraceEvent.model_validate(e) for e in row.plan.events or []],
         calls=[ModelCall.model_validate(c, from_attributes=True) for c in row.calls],
         answer=row.final.text if row.final is not None else "",
         extracted_answer=row.final.extracted if row.final is not None else None,

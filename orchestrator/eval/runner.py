@@ -21,13 +21,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from orchestrator.answering import AnsweringService
 from orchestrator.benchmarks import BenchItem, is_correct, load_benchmark
 from orchestrator.errors import InputError
 from orchestrator.eval.config import EvalConfig
 from orchestrator.eval.methods import Method, build_method
 from orchestrator.experts import ExpertRegistry
 from orchestrator.factory import Deployment
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
+from orchestrator.plan import BatchOptions, Query
+from orchestrator.planner import Planner
 from orchestrator.profiling import build_profile_set
 from orchestrator.taggers import PrecomputedTagger
 from orchestrator.trace import SkillTagging, Trace
@@ -226,14 +228,16 @@ class EvalRun:
             return
         # A fresh pool per stream: its loads are what this method costs.
         runner = self.dep.make_runner()
-        pipeline = Pipeline(
+        # no database: the predictions files are this run's record
+        planner = Planner(
             registry=self.registry,
             tagger=tagger,
+            gate=self.dep.gate(profile),
             recruiter=method.recruiter,
             aggregators=self.dep.aggregators(),
-            new_stages=lambda: self.dep.new_stages(runner),
             profile=profile,
         )
+        answering = AnsweringService(planner, self.dep.plan_executor(runner))
         options = BatchOptions(
             k=method.k,
             aggregation=method.aggregation,
@@ -245,7 +249,7 @@ class EvalRun:
         for start in range(0, len(todo), self.chunk):
             part = todo[start : start + self.chunk]
             started = time.perf_counter()
-            report = pipeline.run(
+            report = answering.answer(
                 [
                     Query(text=i.question, id=i.id, question_id=i.question_id, fmt=i.fmt)
                     for i in part

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from orchestrator.scheduler import Group, GroupResult
+from workers.backends import BACKENDS
+from workers.types import BackendError, ModelSpec
 
 # (group index, request index in the group, new text): completions as they are decoded
 GroupTextSink = Callable[[int, int, str], None]
@@ -17,7 +19,9 @@ class Runner(ABC):
     streams: bool = False
 
     @abstractmethod
-    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+    def run_groups(
+        self, groups: list[Group], on_text: GroupTextSink | None = None
+    ) -> list[GroupResult]:
         """One result per group, in order. A failing group is reported, never raised.
         Runners that stream call `on_text` as completions are decoded; others ignore it."""
 
@@ -27,3 +31,22 @@ class Runner(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most runners hold nothing
         """Release what the runner holds (loaded models, connections)."""
+
+    def check(self, experts: Sequence[ModelSpec]) -> dict[str, str]:
+        """Readiness (/readyz): each check's name -> "ok" or "failed: why". Here: at least
+        one of `experts` can load where this runner runs it (`check_expert`); runners that
+        depend on more (a broker) add their own checks."""
+        problems = []
+        for spec in experts:
+            try:
+                self.check_expert(spec)
+                return {"experts": "ok"}
+            except BackendError as exc:
+                problems.append(f"{spec.name}: {exc}")
+        detail = f" ({'; '.join(problems)})" if problems else ""
+        return {"experts": f"failed: no usable expert{detail}"}
+
+    def check_expert(self, spec: ModelSpec) -> None:
+        """Raise BackendError unless `spec` can load where this runner runs it. Here only
+        its backend name is checked: the models load elsewhere (behind Celery, the workers)."""
+        BACKENDS.check(spec.backend)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from typing import TYPE_CHECKING
 
 from orchestrator.runners.base import GroupTextSink, Runner
 from orchestrator.scheduler import Group, GroupResult
+from workers.backends import create_backend
 from workers.execute import execute_group
 from workers.pool import ModelPool
-from workers.types import TextSink
+from workers.types import ModelSpec, TextSink
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
 
 
 class InProcessRunner(Runner):
@@ -22,7 +27,15 @@ class InProcessRunner(Runner):
         # one device: concurrent callers (API requests, micro-batch flushes) take turns
         self._lock = threading.Lock()
 
-    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InProcessRunner:
+        """The registered factory (RUNNERS): its own model pool within the memory budget,
+        whose backends find their files where this deployment's settings say."""
+        return cls(ModelPool(settings.memory_budget_mb, settings))
+
+    def run_groups(
+        self, groups: list[Group], on_text: GroupTextSink | None = None
+    ) -> list[GroupResult]:
         with self._lock:
             return [
                 self._run_group(g, groups[i + 1 :], partial(on_text, i) if on_text else None)
@@ -43,6 +56,11 @@ class InProcessRunner(Runner):
         return GroupResult.model_validate(
             {"stage": group.stage, "expert": group.spec.name, **dict(outcome)}
         )
+
+    def check_expert(self, spec: ModelSpec) -> None:
+        # the backend's package is there and its model can be found; loading the weights
+        # here would make a readiness probe as slow as a model load
+        create_backend(spec, self.pool.settings).check()
 
     def close(self) -> None:
         self.pool.release_all()

@@ -9,13 +9,14 @@ along the callers' request counts. A model load is reported once, to the first c
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 
 from orchestrator.runners.base import GroupTextSink, Runner
 from orchestrator.scheduler import Group, GroupResult
-from workers.types import TextSink
+from workers.types import ModelSpec, TextSink
 
 BucketKey = tuple[str, str, str]
 
@@ -56,7 +57,9 @@ class MicroBatchingRunner(Runner):
         self._buckets: dict[BucketKey, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+    def run_groups(
+        self, groups: list[Group], on_text: GroupTextSink | None = None
+    ) -> list[GroupResult]:
         futures = [
             self._submit(g, partial(on_text, i) if on_text else None) for i, g in enumerate(groups)
         ]
@@ -100,7 +103,7 @@ class MicroBatchingRunner(Runner):
         with self._lock:
             self.stats.groups_sent += 1
         try:
-            result = self.inner.run([merged], _route_text(bucket))
+            result = self.inner.run_groups([merged], _route_text(bucket))
         except Exception as exc:  # a runner reports failures; this guards the callers anyway
             for part in bucket.parts:
                 part.future.set_exception(exc)
@@ -114,6 +117,9 @@ class MicroBatchingRunner(Runner):
 
     def close(self) -> None:
         self.inner.close()
+
+    def check(self, experts: Sequence[ModelSpec]) -> dict[str, str]:
+        return self.inner.check(experts)
 
 
 def split_result(result: GroupResult, bucket: _Bucket) -> list[GroupResult]:

@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-from orchestrator.aggregators import AGGREGATORS
+from orchestrator.aggregators import all_aggregators
+from orchestrator.answering import AnsweringService
+from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.pipeline import Pipeline
+from orchestrator.planner import Planner
 from orchestrator.recruiters import SymbolicRecruiter
+from orchestrator.retrieval import NeverRetrieve
 from orchestrator.runners import InProcessRunner, Runner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
@@ -45,41 +48,44 @@ def scripted_expert(name: str, default: str = "The answer is (A).", **kw: object
     )
 
 
-PipelineFactory = Callable[..., tuple[Pipeline, ModelPool]]
+AnsweringFactory = Callable[..., tuple[AnsweringService, ModelPool]]
 
 
-def build_pipeline(
+def build_answering(
     registry: ExpertRegistry,
     runner: Runner,
     profile: ProfileSet | None = None,
     skills: list[str] | None = None,
     seed: int = 0,
-    spec_options: dict[str, object] | None = None,
-) -> Pipeline:
-    """A pipeline on `runner` with a fixed tagger and the symbolic recruiter."""
-    return Pipeline(
+) -> AnsweringService:
+    """Answering on `runner` with a fixed tagger and the symbolic recruiter, storing nothing."""
+    aggregators = all_aggregators()
+    planner = Planner(
         registry=registry,
         tagger=FixedTagger(skills or []),
+        gate=NeverRetrieve(profile),
         recruiter=SymbolicRecruiter(profile, seed=seed),
-        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, spec_options or {}),
+        aggregators=aggregators,
         profile=profile,
+    )
+    return AnsweringService(
+        planner, PlanExecutor(registry, aggregators, lambda: StageExecutor(runner, registry))
     )
 
 
 @pytest.fixture
-def make_pipeline() -> PipelineFactory:
+def make_answering() -> AnsweringFactory:
     def build(
         experts: list[Expert],
         profile: ProfileSet | None = None,
         skills: list[str] | None = None,
         budget_mb: int = 10_000,
         seed: int = 0,
-    ) -> tuple[Pipeline, ModelPool]:
+    ) -> tuple[AnsweringService, ModelPool]:
         pool = ModelPool(budget_mb)
-        pipeline = build_pipeline(
+        answering = build_answering(
             ExpertRegistry(experts), InProcessRunner(pool), profile, skills, seed
         )
-        return pipeline, pool
+        return answering, pool
 
     return build

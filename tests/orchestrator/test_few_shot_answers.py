@@ -12,13 +12,14 @@ import pytest
 
 from orchestrator.answers import extract, extract_letter
 from orchestrator.experts import Expert, ExpertRegistry, load_experts
-from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.plan import BatchOptions, Query
 from orchestrator.runners import InProcessRunner
 from tests.conftest import REPO, shared_data_dir
 from workers.backends.replay_store import ReplayStore
 from workers.pool import ModelPool
+from workers.settings import WorkerSettings
 
-from .conftest import build_pipeline
+from .conftest import build_answering
 
 MMLU_PRO = shared_data_dir() / "replay" / "mmlu_pro"
 TRAIN = shared_data_dir() / "benchmarks" / "symbolic_moe_splits" / "MMLU_Pro_train.json"
@@ -68,19 +69,18 @@ def test_extraction_agrees_with_mmlu_pros_recorded_pred() -> None:
 
 @pytest.mark.replay
 @replay
-def test_a_replayed_base_model_is_cut_in_the_trace_and_read_right() -> None:
+def test_a_replayed_base_model_is_cut_in_the_trace_and_read_right(tmp_path: Path) -> None:
     """Meta-Llama-3-70B on train question 8104 answers (D), then invents a question about
     f(3) - f(2) and answers (F): the shipped replay pool's stop strings end it at (D)."""
     expert = load_experts(REPO / "orchestrator/defaults/replay_experts.yaml").get(
         "Meta-Llama-3-70B"
     )
     question = json.loads(TRAIN.read_text())[85]["question"]
-    pipeline = build_pipeline(
+    pipeline = build_answering(
         ExpertRegistry([expert]),
-        InProcessRunner(ModelPool(1000)),
-        spec_options={"replay_dir": str(MMLU_PRO)},
+        InProcessRunner(ModelPool(1000, WorkerSettings(data_dir=tmp_path, replay_dir=MMLU_PRO))),
     )
-    report = pipeline.run(
+    report = pipeline.answer(
         [Query(text=question, question_id="8104")], BatchOptions(k=1, aggregation="vote")
     )
     [trace] = report.traces
@@ -104,13 +104,12 @@ def test_a_live_base_model_stops_before_the_next_question(symoe_home: Path) -> N
             "generation": {"max_tokens": 96, "temperature": 0.0},
         }
     )
-    pipeline = build_pipeline(
+    pipeline = build_answering(
         ExpertRegistry([gemma]),
-        InProcessRunner(ModelPool(1000)),
-        spec_options={"models_dir": str(symoe_home / "models")},
+        InProcessRunner(ModelPool(1000, WorkerSettings(data_dir=symoe_home))),
     )
     question = "What is 3 + 4? The options are: (A) 6 (B) 7 (C) 8 (D) 9"
-    report = pipeline.run([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
+    report = pipeline.answer([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
     [call] = report.traces[0].calls
     assert call.text.strip()
     assert "Question:" not in call.text and "\nQ:" not in call.text

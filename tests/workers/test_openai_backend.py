@@ -9,22 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from orchestrator.aggregators import AGGREGATORS
-from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.pipeline import BatchOptions, Pipeline, Query
-from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.runners import InProcessRunner
-from orchestrator.stages import StageExecutor
-from tests.orchestrator.conftest import FixedTagger
 from workers.backends import create_backend
 from workers.backends.openai_compat import OpenAIBackend
 from workers.models import resolve_model_path
-from workers.pool import ModelPool
 from workers.types import BackendError, GenerationParams, ModelSpec, Prompt, PromptTooLongError
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
@@ -187,33 +178,3 @@ def test_http_errors_carry_the_server_message(backend: OpenAIBackend) -> None:
     ) as info:
         backend.generate([too_long], GREEDY)
     assert "\n" not in str(info.value)
-
-
-def test_through_the_pipeline(base_url: str, tmp_path: Path) -> None:
-    expert = Expert(
-        name="remote",
-        backend="openai",
-        model=ALIAS,
-        memory_mb=0,
-        roles=["expert", "aggregator"],
-        generation=GREEDY,
-        options={"base_url": base_url},
-    )
-    registry = ExpertRegistry([expert])
-    pool = ModelPool(1_000)
-    runner = InProcessRunner(pool)
-    pipeline = Pipeline(
-        registry=registry,
-        tagger=FixedTagger([]),
-        recruiter=SymbolicRecruiter(None, seed=0),
-        aggregators={n: cls() for n, cls in AGGREGATORS.items()},
-        new_stages=lambda: StageExecutor(runner, registry, {}),
-    )
-    try:
-        report = pipeline.run([Query(text="What is the capital of France?")], BatchOptions(k=1))
-    finally:
-        pool.release_all()
-    trace = report.traces[0]
-    assert trace.error is None
-    assert trace.answer.strip()
-    assert {c.stage for c in trace.calls} >= {"experts"}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
-from orchestrator.api.answers.service import answer_batch, batch_options
+from orchestrator.api.answers.service import api_batch_options
 from orchestrator.api.deps import CallerDep, ServicesDep
 from orchestrator.api.errors import ApiError, ErrorResponse
+from orchestrator.plan import Query
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -21,10 +22,10 @@ def create_answer(body: AnswerRequest, caller: CallerDep, services: ServicesDep)
     """Answer one question with a recruited committee; returns the answer and its trace."""
     if not body.question.strip():
         raise ApiError(422, "question: must not be blank", param="question")
-    options = batch_options(services, body)
+    options = api_batch_options(services.settings, body)
     services.metrics.queue_depth.inc()
     try:
-        report = answer_batch(services, [body.question], options)
+        report = services.answering.answer([Query(text=body.question)], options)
     finally:
         services.metrics.queue_depth.dec()
     trace = report.traces[0]

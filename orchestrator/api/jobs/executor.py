@@ -19,22 +19,20 @@ import logging
 import threading
 from collections.abc import Callable
 
-from orchestrator.api.jobs.store import ChunkConflictError, JobStore, StoredJob
+from orchestrator.answering import AnsweringService
 from orchestrator.api.metrics import Metrics
+from orchestrator.db.jobs import ChunkConflictError, JobStore, StoredJob
 from orchestrator.errors import RunnerClosedError
-from orchestrator.pipeline import BatchOptions, Query
-from orchestrator.trace import BatchReport
+from orchestrator.plan import BatchOptions, Query
 
 log = logging.getLogger(__name__)
-
-RunBatch = Callable[[list[Query], BatchOptions], BatchReport]
 
 
 class JobExecutor:
     def __init__(
         self,
         store: JobStore,
-        run_batch: Callable[[], RunBatch],
+        answering: Callable[[], AnsweringService],
         metrics: Metrics,
         *,
         chunk_size: int = 8,
@@ -42,7 +40,8 @@ class JobExecutor:
         lease_s: float = 30.0,
     ) -> None:
         self.store = store
-        self._run_batch = run_batch  # resolved on the first job: building a pipeline costs
+        # resolved per chunk: building it costs, and a profile activation replaces it
+        self._answering = answering
         self.metrics = metrics
         self.chunk_size = chunk_size
         self.poll_s = min(poll_s, lease_s / 3)
@@ -136,7 +135,9 @@ class JobExecutor:
                 log.info("job %s: done", job_id)
                 return
             try:
-                report = self._run_batch()([Query(text=q) for _, q in chunk], options)
+                queries = [Query(text=q) for _, q in chunk]
+                # stored with the items below, in one transaction; counted once stored
+                report = self._answering().answer(queries, options, record=False)
                 saved = self.store.save_chunk(job_id, [i for i, _ in chunk], report)
             except ChunkConflictError:  # another executor took the job over: leave it to it
                 log.warning("job %s: taken over by another executor", job_id)

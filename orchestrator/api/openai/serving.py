@@ -19,17 +19,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
+from orchestrator.answering import AnsweringService
 from orchestrator.api.answers.schemas import AnswerOptions
-from orchestrator.api.answers.service import batch_options, within_budget
+from orchestrator.api.answers.service import api_batch_options
 from orchestrator.api.errors import ApiError
+from orchestrator.api.metrics import Metrics
 from orchestrator.api.openai import chat_fields
-from orchestrator.api.openai.direct import run_direct
 from orchestrator.api.openai.messages import committee_question, direct_messages
-from orchestrator.api.openai.prepared import ChatOutcome, DirectCall, PreparedChat
+from orchestrator.api.openai.prepared import (
+    ChatOutcome,
+    DirectCall,
+    PreparedChat,
+    answered,
+    sampling_update,
+    usage_of,
+)
 from orchestrator.api.openai.protocol import (
     PIPELINE_MODEL,
     AssistantMessage,
@@ -40,17 +47,16 @@ from orchestrator.api.openai.protocol import (
     FinishReason,
     ModelCard,
     ModelList,
-    Usage,
 )
 from orchestrator.api.openai.streaming import TextFeed, stream_events
 from orchestrator.errors import UnknownExpertError
-from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.experts import ExpertRegistry
+from orchestrator.options import within_budget
+from orchestrator.plan import BatchOptions, DirectPrompt, Query
+from orchestrator.settings import Settings
 from orchestrator.trace import Trace
 from workers.backends.formatting import TRANSCRIPT_NEXT_TURN
 from workers.types import Prompt
-
-if TYPE_CHECKING:
-    from orchestrator.api.services import ApiServices
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +67,23 @@ _WORKERS = 32
 
 
 class OpenAIServing:
-    def __init__(self, services: ApiServices) -> None:
-        self.services = services
+    def __init__(
+        self,
+        answering: Callable[[], AnsweringService],
+        registry: ExpertRegistry,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self._answering = answering  # read per request: a profile activation replaces it
+        self.registry = registry
+        self.settings = settings
+        self.metrics = metrics
         self.created = int(time.time())
         self._executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="symoe-chat")
 
     # -- models -------------------------------------------------------------------------------
     def models(self) -> ModelList:
-        registry = self.services.deployment.registry
+        registry = self.registry
         cards = [ModelCard(id=PIPELINE_MODEL, created=self.created, owned_by="symoe")]
         cards += [
             ModelCard(id=e.name, created=self.created, owned_by=e.backend)
@@ -96,7 +111,7 @@ class OpenAIServing:
     def prepare(self, body: ChatCompletionRequest) -> PreparedChat:
         chat_fields.refuse_unsupported(body)
         max_tokens = body.max_completion_tokens or body.max_tokens
-        limit = self.services.settings.api_max_tokens
+        limit = self.settings.api_max_tokens
         within_budget("max_tokens", max_tokens, limit, "SYMOE_API_MAX_TOKENS")
         notes = [f"chat: user {body.user!r}"] if body.user is not None else []
         if body.model == PIPELINE_MODEL:
@@ -137,18 +152,17 @@ class OpenAIServing:
         requested = body.symoe or AnswerOptions()
         if max_tokens is not None and requested.max_tokens is None:
             requested = requested.model_copy(update={"max_tokens": max_tokens})
-        options = batch_options(self.services, requested)
+        options = api_batch_options(self.settings, requested)
         update: dict[str, object] = {"overrides": chat_fields.overrides(body)}
-        update |= _sampling(body, max_tokens, "aggregator_max_tokens")
+        update |= sampling_update(body, max_tokens, "aggregator_max_tokens")
         options = options.model_copy(update=update)
-        pipeline = self.services.pipeline
-        callable_experts = pipeline.validate([query], options)
-        if pipeline.aggregators[options.aggregation].uses_model:
-            registry = self.services.deployment.registry
-            aggregators = [e.name for e in registry.with_role("aggregator") if e.enabled]
+        planner = self._answering().planner
+        callable_experts = planner.validate([query], options)
+        if planner.aggregators[options.aggregation].uses_model:
+            aggregators = [e.name for e in self.registry.with_role("aggregator") if e.enabled]
             callable_experts += [options.aggregator] if options.aggregator else aggregators
         chat_fields.check_backends(
-            self.services.deployment.registry,
+            self.registry,
             callable_experts,
             chat_fields.requested_features(body),
             options.overrides.json_schema,
@@ -158,7 +172,7 @@ class OpenAIServing:
     def _direct_call(
         self, body: ChatCompletionRequest, max_tokens: int | None, prompt: Prompt
     ) -> DirectCall:
-        registry = self.services.deployment.registry
+        registry = self.registry
         try:
             expert = registry.get(body.model)
         except UnknownExpertError:
@@ -177,7 +191,7 @@ class OpenAIServing:
             chat_fields.requested_features(body),
             chat_fields.json_schema(body),
         )
-        update = _sampling(body, max_tokens, "max_tokens") | chat_fields.direct_update(body)
+        update = sampling_update(body, max_tokens, "max_tokens") | chat_fields.direct_update(body)
         params = expert.generation_params()
         if body.stop:
             update["stop"] = [body.stop] if isinstance(body.stop, str) else body.stop
@@ -189,7 +203,7 @@ class OpenAIServing:
 
     # -- running (worker threads: runs to the end and stores whatever the client does) --------
     def submit(self, chat: PreparedChat, feed: TextFeed | None = None) -> Future[ChatOutcome]:
-        metrics = self.services.metrics
+        metrics = self.metrics
         metrics.queue_depth.inc()
         try:
             return self._executor.submit(self._run, chat, feed)
@@ -198,28 +212,26 @@ class OpenAIServing:
             raise ApiError(503, "the server is shutting down") from None
 
     def _run(self, chat: PreparedChat, feed: TextFeed | None = None) -> ChatOutcome:
-        services = self.services
+        """Answer, store and count through the answering service (a direct call is a
+        one-expert plan on the same path)."""
+        answering = self._answering()
+        on_text = (lambda _query, text: feed.put(text)) if feed is not None else None
         try:
             if chat.direct is not None:
-                outcome = run_direct(services, chat.query, chat.direct, feed)
-            else:
-                assert chat.options is not None
-                outcome = ChatOutcome(
-                    services.pipeline.run(
-                        [chat.query],
-                        chat.options,
-                        (lambda _query, text: feed.put(text)) if feed is not None else None,
-                    )
+                call = chat.direct
+                direct = DirectPrompt(prompt=call.prompt, params=call.params)
+                report = answering.answer_direct(
+                    chat.query, call.expert, direct, on_text, chat.notes
                 )
-            outcome.report.traces[0].recruitment.notes.extend(chat.notes)
-            services.deployment.store.save_batch(outcome.report)
-            services.metrics.observe_batch(outcome.report)
-            return outcome
+                calls = report.traces[0].calls
+                return ChatOutcome(report, calls[0].logprobs if calls else None)
+            assert chat.options is not None
+            return ChatOutcome(answering.answer([chat.query], chat.options, on_text, chat.notes))
         except Exception as exc:
             log.warning("chat completion %s failed: %s: %s", chat.id, type(exc).__name__, exc)
             raise
         finally:
-            services.metrics.queue_depth.dec()
+            self.metrics.queue_depth.dec()
 
     # -- answering ----------------------------------------------------------------------------
     async def complete(
@@ -261,42 +273,10 @@ class OpenAIServing:
             if final is None:  # a vote wrote the answer, or the aggregator failed
                 return "stop"
             assert chat.options is not None
-            generation = self.services.deployment.registry.get(final.expert).generation
+            generation = self.registry.get(final.expert).generation
             limit = chat.options.aggregator_max_tokens or generation.max_tokens
         return "length" if final is not None and final.completion_tokens >= limit else "stop"
 
     def close(self) -> None:
         """Waits for the completions in flight, so their batches are stored."""
         self._executor.shutdown(wait=True)
-
-
-def _sampling(
-    body: ChatCompletionRequest, max_tokens: int | None, max_tokens_field: str
-) -> dict[str, object]:
-    """The request's sampling fields that were set, as a model_copy update."""
-    update: dict[str, object] = {}
-    if max_tokens is not None:
-        update[max_tokens_field] = max_tokens
-    if body.temperature is not None:
-        update["temperature"] = body.temperature
-    if body.seed is not None:
-        update["seed"] = body.seed
-    return update
-
-
-def answered(outcome: ChatOutcome) -> Trace:
-    """The outcome's one trace; 503 when it has no answer (every expert failed)."""
-    trace = outcome.report.traces[0]
-    if trace.error is not None:
-        raise ApiError(
-            503, f"no answer for query {trace.query_id}: {trace.error}", code="experts_failed"
-        )
-    return trace
-
-
-def usage_of(trace: Trace) -> Usage:
-    """Tokens summed over every model call of the query (experts and aggregator)."""
-    prompt, completion = trace.prompt_tokens, trace.completion_tokens
-    return Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-    )

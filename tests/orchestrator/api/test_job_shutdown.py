@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from orchestrator.api.app import create_app
 from orchestrator.db.models import JobRow, QueryRow
-from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.plan import BatchOptions, Query
 from orchestrator.settings import Settings
 from orchestrator.trace import BatchReport
 
@@ -27,20 +27,23 @@ def test_a_stop_requeues_a_job_whose_chunk_is_still_running(api_settings: Settin
     with TestClient(create_app(deployment=ScriptedDeployment(settings))) as client:
         services = client.app.state.services  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {services.keys.create('u', 'user').key}"}
-        real_run = services.pipeline.run
+        real = services.answering
 
-        def uninterruptible(queries: list[Query], options: BatchOptions) -> BatchReport:
-            started.set()
-            release.wait()
-            return real_run(queries, options)  # type: ignore[no-any-return]
+        class Uninterruptible:
+            def answer(
+                self, queries: list[Query], options: BatchOptions, **kw: object
+            ) -> BatchReport:
+                started.set()
+                release.wait()
+                return real.answer(queries, options, **kw)  # type: ignore[no-any-return]
 
-        services.jobs._run_batch = lambda: uninterruptible
+        services.jobs._answering = Uninterruptible
         job_id = client.post("/v1/jobs", json={"questions": questions}, headers=headers).json()[
             "id"
         ]
         wait_for(started.is_set, "the chunk to start")
         busy = services.jobs._thread
-        sessions = services.deployment.store.sessions
+        sessions = services.deployment.stores.sessions
     # the app has stopped; its executor thread is still in the chunk
     with sessions() as session:
         assert session.scalar(select(JobRow.status).where(JobRow.id == job_id)) == "queued"

@@ -116,7 +116,7 @@ def test_a_job_is_accepted_at_once_and_answers_every_item(
     assert body["status"] == "done" and body["completed"] == 10 and body["error"] is None
     assert [i["index"] for i in body["items"]] == list(range(10))
     assert all(i["status"] == "done" and i["extracted"] == "B" for i in body["items"])
-    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
+    store = client.app.state.services.deployment.stores.traces  # type: ignore[attr-defined]
     for item in body["items"]:
         trace = store.get_trace(item["query_id"])
         assert trace is not None and trace.question == item["question"]
@@ -175,8 +175,8 @@ def test_bad_input_gets_a_4xx_and_queues_nothing(
         assert response.status_code == status, response.text
         error = response.json()["error"]
         assert fragment in error["message"] and error["type"]
-        store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
-        with store.sessions() as session:
+        stores = client.app.state.services.deployment.stores  # type: ignore[attr-defined]
+        with stores.sessions() as session:
             assert session.scalar(select(func.count()).select_from(JobRow)) == 0
 
 
@@ -249,8 +249,8 @@ def test_a_retried_submit_with_an_idempotency_key_returns_the_same_job(
     plain = [client.post("/v1/jobs", json=body, headers=user_headers) for _ in range(2)]
     assert plain[0].json()["id"] != plain[1].json()["id"]
 
-    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
-    with store.sessions() as session:
+    stores = client.app.state.services.deployment.stores  # type: ignore[attr-defined]
+    with stores.sessions() as session:
         assert session.scalar(select(func.count()).select_from(JobRow)) == 4
         assert session.scalar(select(func.count()).select_from(JobItemRow)) == 12
     # the replay after completion still returns the job, now done
@@ -324,10 +324,11 @@ def test_cancel_a_queued_job_and_refuse_to_cancel_a_done_one(slow: TestClient) -
 def test_a_chunk_that_raises_fails_the_job_and_its_remaining_items(
     client: TestClient, user_headers: dict[str, str]
 ) -> None:
-    def broken(*_: object) -> None:
-        raise RuntimeError("the runner fell over")
+    class Broken:
+        def answer(self, *_: object, **__: object) -> None:
+            raise RuntimeError("the runner fell over")
 
-    client.app.state.services.jobs._run_batch = lambda: broken  # type: ignore[attr-defined]
+    client.app.state.services.jobs._answering = Broken  # type: ignore[attr-defined]
     job_id = client.post("/v1/jobs", json={"questions": questions(3)}, headers=user_headers).json()[
         "id"
     ]
@@ -346,7 +347,8 @@ def test_a_job_left_running_is_resumed_without_redoing_answered_items(
     with TestClient(create_app(deployment=ScriptedDeployment(api_settings))) as client:
         key = client.app.state.services.keys.create("u", "user")  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {key.key}"}
-        sessions = client.app.state.services.deployment.store.sessions  # type: ignore[attr-defined]
+        services = client.app.state.services  # type: ignore[attr-defined]
+        sessions = services.deployment.stores.sessions
         executor = client.app.state.services.jobs  # type: ignore[attr-defined]
         executor.close()  # no executor: the job stays where we put it
         job_id = client.post("/v1/jobs", json={"questions": questions(5)}, headers=headers).json()[

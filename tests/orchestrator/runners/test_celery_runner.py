@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from orchestrator.answering import AnsweringService
 from orchestrator.errors import BrokerUnreachableError, RunnerClosedError
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.pipeline import BatchOptions, BatchReport, Pipeline, Query
+from orchestrator.plan import BatchOptions, Query
 from orchestrator.runners import CeleryRunner, MicroBatchingRunner, Runner
 from orchestrator.scheduler import Group, StageRequest
+from orchestrator.trace import BatchReport
 from tests.celery_support import (
     client_app,
     flush_redis,
@@ -25,7 +27,7 @@ from tests.celery_support import (
     scripted,
     worker_env,
 )
-from tests.orchestrator.conftest import build_pipeline
+from tests.orchestrator.conftest import build_answering
 from workers.celery_app import pool_stats
 from workers.liveness import abandoned_key
 from workers.types import GenerationParams, ModelSpec, Prompt
@@ -42,8 +44,8 @@ def clean_redis() -> Iterator[None]:
     flush_redis()
 
 
-def _pipeline(experts: list[dict[str, object]], runner: Runner) -> Pipeline:
-    return build_pipeline(ExpertRegistry([Expert.model_validate(e) for e in experts]), runner)
+def _pipeline(experts: list[dict[str, object]], runner: Runner) -> AnsweringService:
+    return build_answering(ExpertRegistry([Expert.model_validate(e) for e in experts]), runner)
 
 
 def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None:
@@ -51,8 +53,9 @@ def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None
     app = client_app()
     runner = CeleryRunner(app, timeout_s=20, retries=0)
     with running_worker(app, worker_env(tmp_path, experts), tmp_path / "worker.log"):
-        report = _pipeline(experts, runner).run(
-            [Query(text=f"{MC} #{i}") for i in range(20)], BatchOptions(k=3, aggregator="e0")
+        report = _pipeline(experts, runner).answer(
+            [Query(text=f"{MC} #{i}") for i in range(20)],
+            BatchOptions(k=3, aggregation="llm", aggregator="e0"),
         )
         stats = pool_stats(app)
         celery_stats = app.control.inspect(timeout=2).stats() or {}
@@ -81,7 +84,9 @@ def test_concurrent_queries_are_micro_batched_into_few_groups(tmp_path: Path) ->
 
     def ask(i: int) -> BatchReport:
         start.wait()
-        return pipeline.run([Query(text=f"{MC} #{i}")], BatchOptions(k=2, aggregator="e0"))
+        return pipeline.answer(
+            [Query(text=f"{MC} #{i}")], BatchOptions(k=2, aggregation="llm", aggregator="e0")
+        )
 
     with running_worker(app, worker_env(tmp_path, experts), tmp_path / "worker.log"):
         with ThreadPoolExecutor(n) as executor:
@@ -100,7 +105,9 @@ def test_an_unreachable_broker_is_a_clear_error_and_nothing_is_stored(tmp_path: 
     with pytest.raises(
         BrokerUnreachableError, match=r"cannot reach the broker at redis://127\.0\.0\.1:1/0: "
     ):
-        _pipeline(experts, runner).run([Query(text=MC)], BatchOptions(k=1, aggregator="e0"))
+        _pipeline(experts, runner).answer(
+            [Query(text=MC)], BatchOptions(k=1, aggregation="llm", aggregator="e0")
+        )
     assert redis_keys(9) == [] and redis_keys(10) == []
 
 
@@ -120,7 +127,7 @@ def test_a_group_over_its_time_limit_is_retried_then_reported(tmp_path: Path) ->
     runner = CeleryRunner(app, timeout_s=1, retries=1)
     group = _one_group(slow)
     with running_worker(app, worker_env(tmp_path, [slow]), tmp_path / "worker.log"):
-        (result,) = runner.run([group])
+        (result,) = runner.run_groups([group])
     assert runner.resubmissions == 1
     assert result.completions == [None]
     assert result.error == "group experts/slow timed out after 1s (2 attempts)"
@@ -138,7 +145,7 @@ def test_a_healthy_group_longer_than_the_liveness_window_runs_once(tmp_path: Pat
         "SYMOE_WORKER_LOST_AFTER_S": "1",
     }
     with running_worker(app, env, tmp_path / "worker.log"):
-        (result,) = runner.run([_one_group(slow)])
+        (result,) = runner.run_groups([_one_group(slow)])
         (stats,) = pool_stats(app).values()
     assert result.error is None and all(result.completions)
     assert runner.lost_workers == 0 and runner.resubmissions == 0
@@ -155,7 +162,7 @@ def test_a_cancel_stops_the_wait_and_abandons_the_outstanding_group(tmp_path: Pa
 
     def run() -> None:
         try:
-            runner.run([_one_group(slow)])
+            runner.run_groups([_one_group(slow)])
         except BaseException as exc:
             raised.append(exc)
 
@@ -172,4 +179,4 @@ def test_a_cancel_stops_the_wait_and_abandons_the_outstanding_group(tmp_path: Pa
     task_id = meta_key.decode().removeprefix("celery-task-meta-")
     assert redis.Redis(db=10).exists(abandoned_key(task_id))
     with pytest.raises(RunnerClosedError):
-        runner.run([_one_group(slow)])
+        runner.run_groups([_one_group(slow)])

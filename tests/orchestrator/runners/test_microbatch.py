@@ -7,11 +7,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from orchestrator.experts import ExpertRegistry
-from orchestrator.pipeline import BatchOptions, Query
+from orchestrator.plan import BatchOptions, Query
 from orchestrator.runners import InProcessRunner, MicroBatchingRunner, Runner
 from orchestrator.runners.base import GroupTextSink
 from orchestrator.scheduler import Group, GroupResult, StageRequest
-from tests.orchestrator.conftest import build_pipeline, scripted_expert
+from tests.orchestrator.conftest import build_answering, scripted_expert
 from workers.pool import ModelPool
 from workers.types import GenerationParams, ModelSpec, Prompt
 
@@ -32,12 +32,14 @@ def test_concurrent_queries_share_groups_and_keep_their_own_answers() -> None:
     registry = ExpertRegistry(experts)
     pool = ModelPool(10_000)
     runner = MicroBatchingRunner(InProcessRunner(pool), window_s=0.3)
-    pipeline = build_pipeline(registry, runner)
+    pipeline = build_answering(registry, runner)
     start = threading.Barrier(32)
 
     def ask(q: int) -> object:
         start.wait()
-        return pipeline.run([Query(text=f"{MC} #{q}#")], BatchOptions(k=2, aggregator="e0"))
+        return pipeline.answer(
+            [Query(text=f"{MC} #{q}#")], BatchOptions(k=2, aggregation="llm", aggregator="e0")
+        )
 
     with ThreadPoolExecutor(32) as executor:
         reports = list(executor.map(ask, range(32)))
@@ -59,7 +61,9 @@ class _Recording(Runner):
     def __init__(self) -> None:
         self.groups: list[Group] = []
 
-    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+    def run_groups(
+        self, groups: list[Group], on_text: GroupTextSink | None = None
+    ) -> list[GroupResult]:
         self.groups.extend(groups)
         g = groups[0]
         return [
@@ -98,7 +102,7 @@ def test_a_full_bucket_flushes_without_waiting_and_params_keep_groups_apart() ->
     assert sorted([x.load_seconds, y.load_seconds]) == [0.0, 1.5]
 
     quick = MicroBatchingRunner(_Recording(), window_s=0.05)
-    quick.run([_group("p", 1), _group("q", 1, temperature=0.5)])
+    quick.run_groups([_group("p", 1), _group("q", 1, temperature=0.5)])
     assert quick.stats.groups_sent == 2  # different sampling never merges
 
 
@@ -122,7 +126,7 @@ def test_each_caller_gets_only_its_own_streamed_text() -> None:
 
     def call(key: str) -> None:
         start.wait()
-        runner.run([group(key)], lambda _g, _i, text: got[key].append(text))
+        runner.run_groups([group(key)], lambda _g, _i, text: got[key].append(text))
 
     with ThreadPoolExecutor(2) as executor:
         list(executor.map(call, ["x", "y"]))
