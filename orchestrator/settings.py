@@ -1,8 +1,11 @@
 """All configuration in one place: one `Settings`, environment prefix SYMOE_.
 
-Nothing else in symoe reads the environment. Defaults are the embedded deployment: a SQLite
-file under the data dir, the in-process runner, the local llama.cpp experts on the CPU, and
-data read where it lies in ../shared/data.
+`Settings` combines one small class per concern: paths (the workers' own, from
+workers/settings.py, plus the orchestrator's), execution, tagging and recruiting, token
+budgets and the REST API. Nothing else in symoe reads the environment, except the workers'
+path settings that a Celery worker process reads for itself. Defaults are the embedded
+deployment: a SQLite file under the data dir, the in-process runner, the local llama.cpp
+experts on the CPU, and data read where it lies in ../shared/data.
 """
 
 from __future__ import annotations
@@ -13,23 +16,15 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+from orchestrator.errors import ConfigError
+from workers.settings import WorkerSettings
+
 _DEFAULTS = Path(__file__).resolve().parent / "defaults"
-
-
-def _default_shared_data() -> Path:
-    # A source checkout sits beside shared/ (as in CI); an installed copy falls back to cwd.
-    for base in (_REPO_ROOT.parent, Path.cwd().parent, Path.cwd()):
-        candidate = base / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    return _REPO_ROOT.parent / "shared" / "data"
-
+_ENV = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +50,43 @@ def unknown_variables(environ: Mapping[str, str], known: list[str]) -> dict[str,
     return out
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
+class PathSettings(WorkerSettings):
+    """Where things lie: the workers' paths (data_dir, shared_data_dir, replay_dir and the
+    derived models_dir, cache_dir), declared once in WorkerSettings, plus the orchestrator's."""
 
-    data_dir: Path = Field(default=Path.home() / ".symoe", description="database, caches, models")
+    model_config = _ENV
+
     database_url: str | None = Field(default=None, description="default: SQLite under data_dir")
-    shared_data_dir: Path = Field(default_factory=_default_shared_data)
-    replay_dir: Path | None = Field(
-        default=None,
-        description="replay recordings (model_outputs_*.zip); default: "
-        "<shared_data_dir>/replay/mmlu_pro; an expert's options.replay_dir wins",
-    )
     experts_file: Path = Field(default=_DEFAULTS / "experts.yaml")
     profile_file: Path | None = Field(
         default=_DEFAULTS / "profile_local.json",
         description="profile set the recruiter reads; none -> uniform weights",
     )
 
-    runner: Literal["inprocess", "celery"] = "inprocess"
+    @field_validator("profile_file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if value == "" else value  # SYMOE_PROFILE_FILE= switches the profile off
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'symoe.db'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def benchmarks_dir(self) -> Path:
+        return self.shared_data_dir / "benchmarks"
+
+
+class ExecutionSettings(BaseSettings):
+    """Where groups run: the runner, the model pool's budget, and distributed serving."""
+
+    model_config = _ENV
+
+    runner: str = Field(default="inprocess", description="a name in RUNNERS: inprocess, celery")
     memory_budget_mb: int = Field(default=2048, ge=0)
 
     # distributed serving (runner "celery"): Redis as broker and result backend
@@ -102,11 +116,41 @@ class Settings(BaseSettings):
     )
     group_retries: int = Field(default=1, ge=0)
 
+    @field_validator("runner")
+    @classmethod
+    def _registered_runner(cls, value: str) -> str:
+        # imported here: the runners module builds on these settings
+        from orchestrator.runners import RUNNERS
+
+        try:
+            return RUNNERS.check(value)
+        except ConfigError as exc:  # pydantic reports a ValueError as the setting's error
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _heartbeat_fits(self) -> ExecutionSettings:
+        # one late beat (a busy machine) must not make a live worker look lost
+        if self.worker_lost_after_s < 2 * self.worker_heartbeat_s:
+            raise ValueError(
+                f"worker_lost_after_s ({self.worker_lost_after_s:g}) must be at least twice "
+                f"worker_heartbeat_s ({self.worker_heartbeat_s:g})"
+            )
+        return self
+
+
+class RecruitingSettings(BaseSettings):
+    """How a query is tagged, which experts are recruited, and how answers are combined."""
+
+    model_config = _ENV
+
     tagger: str = "embedding"
     tagger_samples: int = Field(default=3, ge=1, le=10)
     skill_floor: float = Field(default=0.40, ge=-1.0, le=1.0)
     skills_per_query: int = Field(default=3, ge=1, le=10)
 
+    retrieval_gate: str = Field(
+        default="never", description="per-query choice between retrieval and the experts"
+    )
     recruiter: str = "symbolic"
     k: int = Field(default=3, ge=1, le=16)
     aggregation: str = "llm"
@@ -114,10 +158,21 @@ class Settings(BaseSettings):
     min_share: float | None = Field(default=None, gt=0.0, lt=1.0)
     seed: int = 0
 
+
+class BudgetSettings(BaseSettings):
+    """Token budgets of each stage's generation."""
+
+    model_config = _ENV
+
     expert_max_tokens: int = Field(default=96, ge=1)
     aggregator_max_tokens: int = Field(default=128, ge=1)
 
-    # the REST API (`symoe serve`)
+
+class ApiSettings(BaseSettings):
+    """The REST API (`symoe serve`)."""
+
+    model_config = _ENV
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_max_body_bytes: int = Field(default=1_000_000, ge=1024, description="larger: 413")
@@ -147,27 +202,15 @@ class Settings(BaseSettings):
         "groups are abandoned, a job cut short goes back to the queue, and the server exits",
     )
 
-    @field_validator("profile_file", "replay_dir", mode="before")
-    @classmethod
-    def _empty_means_none(cls, value: object) -> object:
-        # SYMOE_PROFILE_FILE= (empty) switches the shipped profile off; SYMOE_REPLAY_DIR=
-        # (empty) means the default.
-        return None if value == "" else value
+
+class Settings(PathSettings, ExecutionSettings, RecruitingSettings, BudgetSettings, ApiSettings):
+    """Every setting, grouped by concern in the classes above; each field `name` is read
+    from SYMOE_<NAME>."""
+
+    model_config = _ENV
 
     @model_validator(mode="after")
-    def _heartbeat_fits(self) -> Settings:
-        # one late beat (a busy machine) must not make a live worker look lost
-        if self.worker_lost_after_s < 2 * self.worker_heartbeat_s:
-            raise ValueError(
-                f"worker_lost_after_s ({self.worker_lost_after_s:g}) must be at least twice "
-                f"worker_heartbeat_s ({self.worker_heartbeat_s:g})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _derived_and_unknown(self) -> Settings:
-        if self.replay_dir is None:
-            self.replay_dir = self.shared_data_dir / "replay" / "mmlu_pro"
+    def _warn_unknown(self) -> Settings:
         # pydantic-settings drops unknown SYMOE_ variables silently; a misspelt one would
         # leave its setting at the default unnoticed. Each is named once per process.
         known = [f"SYMOE_{name.upper()}" for name in type(self).model_fields]
@@ -177,28 +220,6 @@ class Settings(BaseSettings):
                 hint = f"; did you mean {nearest}?" if nearest else ""
                 log.warning("%s is not a symoe setting and is ignored%s", key, hint)
         return self
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def db_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{self.data_dir / 'symoe.db'}"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def benchmarks_dir(self) -> Path:
-        return self.shared_data_dir / "benchmarks"
 
 
 @lru_cache(maxsize=1)

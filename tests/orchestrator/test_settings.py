@@ -1,4 +1,5 @@
-"""Settings: the replay pool's folder, and unknown SYMOE_ variables named at load."""
+"""Settings: the replay pool's folder, unknown SYMOE_ variables named at load, and the
+groups by concern (the workers' paths inherited) under the variable names README documents."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from orchestrator import settings as settings_module
 from orchestrator.settings import Settings
+from workers.settings import WorkerSettings
 
 
 @pytest.fixture
@@ -76,3 +78,34 @@ def test_compose_variables_are_settings_or_known_non_settings() -> None:
     known = {f"SYMOE_{name.upper()}" for name in Settings.model_fields}
     used = set(re.findall(r"\$\{(SYMOE_[A-Z0-9_]+)", text))
     assert used and used <= known | settings_module.NOT_SETTINGS
+
+
+def test_every_variable_the_readme_names_is_a_setting() -> None:
+    """Grouping the settings by concern renamed no variable: each SYMOE_ name in README.md
+    is a field of Settings, a known non-setting, or the misspelling README shows."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    named = set(re.findall(r"SYMOE_[A-Z0-9_]+", text))
+    known = {f"SYMOE_{name.upper()}" for name in Settings.model_fields}
+    # README's misspelling example, and SYMOE_ and SYMOE_TEST_ as prefixes
+    not_settings = settings_module.NOT_SETTINGS | {"SYMOE_REPLAYDIR", "SYMOE_"}
+    documented = {
+        n for n in named - not_settings if not n.startswith(settings_module.NOT_SETTINGS_PREFIX)
+    }
+    assert {"SYMOE_DATA_DIR", "SYMOE_REPLAY_DIR", "SYMOE_RUNNER", "SYMOE_K"} <= documented
+    assert documented <= known
+
+
+def test_each_setting_is_declared_once_in_one_concern() -> None:
+    """The workers' path settings are the orchestrator's by inheritance; the concern groups
+    share no field and together make up Settings."""
+    groups = [
+        settings_module.PathSettings,
+        settings_module.ExecutionSettings,
+        settings_module.RecruitingSettings,
+        settings_module.BudgetSettings,
+        settings_module.ApiSettings,
+    ]
+    assert issubclass(Settings, WorkerSettings)
+    assert set(WorkerSettings.model_fields) <= set(settings_module.PathSettings.model_fields)
+    names = [name for group in groups for name in group.model_fields]
+    assert len(names) == len(set(names)) and set(names) == set(Settings.model_fields)
