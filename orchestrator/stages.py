@@ -90,7 +90,10 @@ class StageExecutor:
         if on_text is not None and not streamed:
             for item in by_request.values():
                 if item.completion is not None:
-                    on_text(item.request, item.completion.text)
+                    try:
+                        on_text(item.request, item.completion.text)
+                    except Exception:  # as when streaming: a reader's failure fails nothing
+                        log.exception("streaming %s text failed", stage)
         self.timings.append(
             StageTiming(
                 stage=stage,

@@ -185,11 +185,12 @@ def test_a_streaming_runner_hands_out_pieces_that_join_to_each_completion() -> N
 
 
 def test_a_failing_reader_does_not_fail_the_stage() -> None:
-    stages = _executor([_expert("a")])
-
     def on_text(request: StageRequest, text: str) -> None:
         raise RuntimeError("the client went away")
 
-    items = stages.run_stage("experts", [_request("q1", "a")], _params, on_text)
-    assert _texts(items) == ["a on q1"]
-    assert items[0].error is None
+    # streamed as decoded, and handed out whole by a runner that cannot stream
+    for runner in (None, WholeTextRunner(InProcessRunner(ModelPool(10_000)))):
+        stages = _executor([_expert("a")], runner)
+        items = stages.run_stage("experts", [_request("q1", "a")], _params, on_text)
+        assert _texts(items) == ["a on q1"]
+        assert items[0].error is None

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.admin.service import count_recruitment
 from orchestrator.api.app import create_app
-from orchestrator.db.store import PlanDigest, TraceStore
+from orchestrator.db import Stores
+from orchestrator.db.traces import PlanDigest
 from orchestrator.settings import Settings
 from orchestrator.trace import BatchReport, Recruitment, SkillTagging, Trace
 from skills.profiles import ProfileSet, SkillScore
@@ -21,9 +22,9 @@ from .conftest import MC, ScriptedDeployment, new_key
 Headers = dict[str, str]
 
 
-def store_of(client: TestClient) -> TraceStore:
-    store: TraceStore = client.app.state.services.deployment.store  # type: ignore[attr-defined]
-    return store
+def stores_of(client: TestClient) -> Stores:
+    stores: Stores = client.app.state.services.deployment.stores  # type: ignore[attr-defined]
+    return stores
 
 
 def answer(client: TestClient, headers: Headers, **options: Any) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def test_a_created_expert_is_stored_and_answers_the_next_request(
     response = client.post("/v1/admin/experts", json=new_expert("fresh"), headers=admin_headers)
     assert response.status_code == 201, response.text
     assert response.json()["name"] == "fresh"
-    assert "fresh" in [e.name for e in store_of(client).list_experts()]
+    assert "fresh" in [e.name for e in stores_of(client).experts.list_experts()]
     body = answer(client, user_headers, experts=["fresh"], k=2)
     assert body["trace"]["recruitment"]["drawn"] == ["fresh", "fresh"]
     assert body["extracted_answer"] == "C"
@@ -112,7 +113,7 @@ def test_bad_experts_are_refused(
     response = client.post("/v1/admin/experts", json=body, headers=admin_headers)
     assert response.status_code == status, response.text
     assert fragment in response.json()["error"]["message"]
-    assert [e.name for e in store_of(client).list_experts()] == ["e0", "e1", "e2"]
+    assert [e.name for e in stores_of(client).experts.list_experts()] == ["e0", "e1", "e2"]
 
 
 def test_an_update_is_stored_and_used_by_the_next_request(
@@ -124,7 +125,7 @@ def test_an_update_is_stored_and_used_by_the_next_request(
     updated = response.json()
     assert updated["generation"]["seed"] == 7
     assert updated["generation"]["max_tokens"] == 128  # the other keys are kept
-    stored = {e.name: e for e in store_of(client).list_experts()}["e1"]
+    stored = {e.name: e for e in stores_of(client).experts.list_experts()}["e1"]
     assert stored.options["default"] == "changed: the answer is (D)."
     body = answer(client, user_headers, experts=["e1"], k=1)
     assert body["extracted_answer"] == "D"
@@ -163,7 +164,7 @@ def test_secret_options_are_hidden_and_kept(client: TestClient, admin_headers: H
         "/v1/admin/experts/remote", json={"options": created["options"]}, headers=admin_headers
     )
     assert echoed.status_code == 200
-    stored = {e.name: e for e in store_of(client).list_experts()}["remote"]
+    stored = {e.name: e for e in stores_of(client).experts.list_experts()}["remote"]
     assert stored.options["api_key"] == "sk-secret"
     removed = client.patch(
         "/v1/admin/experts/remote", json={"options": {"api_key": None}}, headers=admin_headers
@@ -185,7 +186,7 @@ def test_a_disabled_expert_is_never_drawn(
             headers=user_headers,
         ).json()
         assert body["trace"]["recruitment"]["drawn"] == ["e1", "e1", "e1"]
-    assert {e.name: e.enabled for e in store_of(client).list_experts()} == {
+    assert {e.name: e.enabled for e in stores_of(client).experts.list_experts()} == {
         "e0": False,
         "e1": True,
         "e2": False,
@@ -225,9 +226,9 @@ def only_e1(version_note: str) -> ProfileSet:
 def test_profile_sets_list_show_and_activate(
     client: TestClient, admin_headers: Headers, user_headers: Headers
 ) -> None:
-    store = store_of(client)
-    store.save_profile_set(only_e1("first"))
-    store.save_profile_set(only_e1("second"))
+    profile_sets = stores_of(client).profile_sets
+    profile_sets.save_profile_set(only_e1("first"))
+    profile_sets.save_profile_set(only_e1("second"))
     listed = client.get("/v1/admin/profile-sets", headers=admin_headers).json()
     assert [(p["name"], p["version"], p["active"]) for p in listed] == [
         ("only-e1", 1, False),
@@ -323,10 +324,12 @@ def test_recruitment_statistics_from_stored_traces(
     for i in range(4):
         answer(client, user_headers, question=f"{MC} #{i}", k=2, experts=["broken", "e0"])
     answer(client, user_headers, k=1, experts=["e1"], aggregation="llm", aggregator="e2")
+    # the aggregator fails, a vote answers: counted from the stored event, not from a note
+    answer(client, user_headers, k=1, experts=["e1"], aggregation="llm", aggregator="broken")
     response = client.get("/v1/admin/stats/recruitment", headers=admin_headers)
     assert response.status_code == 200, response.text
     stats = response.json()
-    assert stats["queries"] == 5
+    assert stats["queries"] == 6
     by_name = {e["name"]: e for e in stats["experts"]}
     assert set(by_name) == {"e0", "e1", "e2", "broken"}  # the idle e2 included
     assert by_name["broken"]["drawn"] + by_name["e0"]["drawn"] == 8
@@ -334,7 +337,9 @@ def test_recruitment_statistics_from_stored_traces(
     assert by_name["e0"]["errors"] == 0
     assert by_name["e0"]["replacements"] == by_name["broken"]["drawn"]  # replace_failed
     assert by_name["e0"]["candidate"] == 4 and by_name["e0"]["mean_weight"] == 0.5
-    assert by_name["e1"]["drawn"] == 1 and by_name["e2"]["aggregator"] == 1
+    assert by_name["e1"]["drawn"] == 2 and by_name["e2"]["aggregator"] == 1
+    assert by_name["e2"]["aggregator_errors"] == 0
+    assert (by_name["broken"]["aggregator"], by_name["broken"]["aggregator_errors"]) == (1, 1)
     assert by_name["e2"]["drawn"] == 0 and by_name["e2"]["mean_weight"] is None
     assert sum(e["draw_share"] for e in stats["experts"]) == pytest.approx(1.0)
     limited = client.get("/v1/admin/stats/recruitment?limit=1", headers=admin_headers).json()
@@ -357,7 +362,7 @@ def test_skills_are_counted_once_per_query(client: TestClient, admin_headers: He
         )
         for i, skills in enumerate([["algebra", "logic"], ["algebra", "algebra"], []])
     ]
-    store_of(client).save_batch(BatchReport(batch_id="b", traces=traces))
+    stores_of(client).traces.save_batch(BatchReport(batch_id="b", traces=traces))
     stats = client.get("/v1/admin/stats/recruitment", headers=admin_headers).json()
     assert stats["skills"] == [
         {"skill": "algebra", "queries": 2, "share": pytest.approx(2 / 3)},
@@ -382,7 +387,7 @@ def test_counting_repeats_and_failed_aggregations() -> None:
             drawn=["x", "x", "y"],
             aggregator="z",
             weights={"x": 0.75, "y": 0.25},
-            notes=["aggregator failed: answered by vote"],
+            aggregator_failed=True,
             answered=[(0, "x"), (1, "y"), (2, "y")],
         )
     ]
