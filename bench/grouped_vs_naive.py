@@ -49,7 +49,6 @@ def main() -> None:
     registry = load_experts(settings.experts_file)
     experts = [e.name for e in registry.with_role("expert")]
     items = load_benchmark(settings.benchmarks_dir, args.benchmark, args.split, args.questions)
-    options = {"models_dir": str(settings.models_dir)}
 
     def params(name: str):  # type: ignore[no-untyped-def]
         return registry.get(name).generation.model_copy(update={"max_tokens": args.max_tokens})
@@ -68,21 +67,21 @@ def main() -> None:
         ]
 
     for name in experts:  # assemble GGUF files and warm the disk cache before timing
-        spec = registry.get(name).spec(**options)
+        spec = registry.get(name).spec()
         if spec.backend == "llamacpp":
-            ModelPool(0).acquire(spec)[0].unload()
+            ModelPool(0, settings).acquire(spec)[0].unload()
 
     runs = {}
     for mode in ("grouped", "naive"):
         with mode_runner(args.runner, mode, settings) as (runner, stats):
-            stages = StageExecutor(runner, registry, options)
+            stages = StageExecutor(runner, registry)
             started = time.perf_counter()
             results = []
             if mode == "grouped":
-                results = stages.run("experts", requests(items), params)
+                results = stages.run_stage("experts", requests(items), params)
             else:
                 for item in items:
-                    results += stages.run("experts", requests([item]), params)
+                    results += stages.run_stage("experts", requests([item]), params)
                     if args.runner == "inprocess":
                         runner.close()  # unload all; a zero-budget worker does it itself
             seconds = time.perf_counter() - started
@@ -132,7 +131,7 @@ def mode_runner(
 ) -> Iterator[tuple[Runner, Callable[[], PoolStats]]]:
     """The runner for one mode and a way to read its model-pool counters afterwards."""
     if kind == "inprocess":
-        pool = ModelPool(settings.memory_budget_mb)
+        pool = ModelPool(settings.memory_budget_mb, settings)
         runner = InProcessRunner(pool, prefetch=False)
         try:
             yield runner, lambda: pool.stats

@@ -22,7 +22,7 @@ import platform
 import time
 from pathlib import Path
 
-from workers.backends.llamacpp import DEFAULT_MODELS_DIR, LlamaCppBackend
+from workers.backends.llamacpp import LlamaCppBackend
 from workers.types import ChatFormat, GenerationParams, ModelSpec, Prompt
 
 MODELS: dict[str, tuple[str, ChatFormat]] = {
@@ -71,9 +71,9 @@ def main() -> None:
             backend="llamacpp",
             model=model,
             chat_format=chat_format,
-            options={"models_dir": str(DEFAULT_MODELS_DIR), "n_threads": 1},
+            options={"n_threads": 1},
         )
-        backend = LlamaCppBackend(spec)
+        backend = LlamaCppBackend(spec)  # models under SYMOE_DATA_DIR, as a worker finds them
         backend.load()
         texts = (
             QUESTIONS if chat_format == "chat" else [f"Question: {q}\nAnswer:" for q in QUESTIONS]

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workers.backends.llamacpp import DEFAULT_MODELS_DIR, LlamaCppBackend
+from workers.backends.llamacpp import LlamaCppBackend
+from workers.settings import WorkerSettings
 from workers.types import ChatFormat, Completion, GenerationParams, ModelSpec, Prompt
 
 MODELS: dict[str, tuple[str, ChatFormat]] = {
@@ -57,10 +58,14 @@ def prompts_for(chat_format: ChatFormat) -> list[Prompt]:
 
 
 def timed_run(
-    spec: ModelSpec, prompts: list[Prompt], params: GenerationParams, repeats: int
+    spec: ModelSpec,
+    prompts: list[Prompt],
+    params: GenerationParams,
+    repeats: int,
+    paths: WorkerSettings,
 ) -> tuple[float, list[Completion]]:
     """Best wall time over `repeats` runs after one warm-up, and the last run's completions."""
-    backend = LlamaCppBackend(spec)
+    backend = LlamaCppBackend(spec, paths)
     backend.load()
     try:
         backend.generate(prompts[:2], params)  # warm-up: first-touch of weights and KV pages
@@ -80,7 +85,6 @@ def bench_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
     prompts = prompts_for(chat_format)
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
     options: dict[str, object] = {
-        "models_dir": str(args.models_dir),
         "n_seq_max": args.n_seq_max,
         "kv_unified": not args.separate_kv,
     }
@@ -97,7 +101,8 @@ def bench_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
             n_ctx=args.n_ctx,
             options={**options, "batched": batched},
         )
-        seconds, out = timed_run(spec, prompts, params, args.repeats)
+        paths = WorkerSettings(data_dir=args.data_dir) if args.data_dir else WorkerSettings()
+        seconds, out = timed_run(spec, prompts, params, args.repeats, paths)
         tokens = sum(c.completion_tokens for c in out)
         row[mode] = {
             "seconds": round(seconds, 3),
@@ -141,7 +146,12 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=0, help="0: all cores")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="models under <data dir>/models; default: SYMOE_DATA_DIR",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "llamacpp_batching.json"
     )

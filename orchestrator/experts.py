@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from orchestrator.answers import NEXT_ITEM_STOPS
 from orchestrator.errors import ConfigError, UnknownExpertError
 from workers.backends import BACKENDS
-from workers.types import ChatFormat, GenerationParams, ModelSpec
+from workers.types import BackendError, ChatFormat, GenerationParams, ModelSpec
 
 Role = Literal["expert", "aggregator", "tagger"]
 
@@ -34,9 +34,10 @@ class Expert(BaseModel):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r} (known: {', '.join(sorted(BACKENDS))})")
-        return value
+        try:
+            return BACKENDS.check(value)
+        except BackendError as exc:  # pydantic reports a ValueError as the field's error
+            raise ValueError(str(exc)) from None
 
     def generation_params(self, max_tokens: int | None = None) -> GenerationParams:
         """The declared generation params, `max_tokens` (when given) as the budget. A
@@ -50,8 +51,9 @@ class Expert(BaseModel):
             update["stop"] = [*declared, *(s for s in NEXT_ITEM_STOPS if s not in declared)]
         return self.generation.model_copy(update=update) if update else self.generation
 
-    def spec(self, **extra_options: object) -> ModelSpec:
-        """The data-plane view of this expert; `extra_options` carry paths from settings."""
+    def spec(self) -> ModelSpec:
+        """The data-plane view of this expert. It names the model and carries no path of
+        this host: the worker that runs it resolves files from its own settings."""
         return ModelSpec(
             name=self.name,
             backend=self.backend,
@@ -59,7 +61,7 @@ class Expert(BaseModel):
             chat_format=self.chat_format,
             n_ctx=self.n_ctx,
             memory_mb=self.memory_mb,
-            options={**extra_options, **self.options},
+            options=dict(self.options),
         )
 
 

@@ -99,22 +99,15 @@ class Deployment:
                 retries=s.group_retries,
                 liveness_check_s=s.worker_heartbeat_s,
             )
-        return InProcessRunner(ModelPool(s.memory_budget_mb))
+        # in process, backends find their files where this deployment's settings say
+        return InProcessRunner(ModelPool(s.memory_budget_mb, s))
 
     @cached_property
     def runner(self) -> Runner:
         return self.make_runner()
 
-    def spec_options(self) -> dict[str, object]:
-        s = self.settings
-        return {
-            "models_dir": str(s.models_dir),
-            "replay_dir": str(s.replay_dir),
-            "cache_dir": str(s.cache_dir),
-        }
-
     def new_stages(self, runner: Runner | None = None) -> StageExecutor:
-        return StageExecutor(runner or self.runner, self.registry, self.spec_options())
+        return StageExecutor(runner or self.runner, self.registry)
 
     def tagger(self, name: str | None = None) -> Tagger:
         name = name or self.settings.tagger

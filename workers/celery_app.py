@@ -1,7 +1,9 @@
 """The Celery side of distributed serving: an app factory (nothing is created at import) and
 the one task, `symoe.run_group`, that runs a group through this worker process's model pool.
 
-Payloads are small JSON: a group (spec, sampling params, prompts) in, its outcome out. Queues
+Payloads are small JSON: a group (spec, sampling params, prompts) in, its outcome out. They
+name models and carry no paths: the worker finds files where its own environment says
+(WorkerSettings: SYMOE_DATA_DIR, SYMOE_SHARED_DATA_DIR, SYMOE_REPLAY_DIR). Queues
 are named per expert (`expert.<name>`); workers ack late with prefetch 1 and beat a liveness
 key (workers/liveness.py): the orchestrator sends the group of a worker that stops beating
 again within seconds, and the broker's own redelivery after its visibility timeout remains
@@ -23,6 +25,7 @@ from pydantic import BaseModel, Field
 from workers import liveness
 from workers.execute import execute_group
 from workers.pool import ModelPool, PoolStats
+from workers.settings import WorkerSettings
 from workers.types import GenerationParams, ModelSpec, Prompt
 
 log = logging.getLogger(__name__)
@@ -40,11 +43,12 @@ def queue_name(expert: str) -> str:
 
 
 def worker_pool(memory_budget_mb: int) -> ModelPool:
-    """The process-wide pool, created on first use inside the worker process."""
+    """The process-wide pool, created on first use inside the worker process, with the paths
+    of this process's environment."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ModelPool(memory_budget_mb)
+            _pool = ModelPool(memory_budget_mb, WorkerSettings())
         return _pool
 
 

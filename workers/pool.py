@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from pydantic import BaseModel, Field
 
 from workers.backends import LLMBackend, create_backend
+from workers.settings import WorkerSettings
 from workers.types import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -35,21 +36,27 @@ class ModelPool:
     A model larger than the whole budget is still loaded (alone): refusing it would make the
     expert unusable, and the budget is a residency target, not a hard cap. Loading happens
     outside the pool's lock, so `prefetch` can load the next model in a background thread
-    while the current one generates.
+    while the current one generates. Backends find their files where `settings` say: the
+    orchestrator's paths in process, the worker's own environment in a Celery worker.
     """
 
     def __init__(
         self,
         memory_budget_mb: int,
-        factory: Callable[[ModelSpec], LLMBackend] = create_backend,
+        settings: WorkerSettings | None = None,
+        factory: Callable[[ModelSpec], LLMBackend] | None = None,
     ) -> None:
         self.memory_budget_mb = memory_budget_mb
-        self._factory = factory
+        self.settings = settings if settings is not None else WorkerSettings()
+        self._factory = factory or self._create
         self._resident: OrderedDict[str, LLMBackend] = OrderedDict()
         self._loading: dict[str, tuple[ModelSpec, Future[LLMBackend]]] = {}
         self._unclaimed: set[str] = set()  # prefetched, not yet used by a group
         self._lock = threading.RLock()
         self.stats = PoolStats()
+
+    def _create(self, spec: ModelSpec) -> LLMBackend:
+        return create_backend(spec, self.settings)
 
     def acquire(self, spec: ModelSpec) -> tuple[LLMBackend, bool]:
         """The loaded backend for `spec` and whether it had to be loaded for this call (a

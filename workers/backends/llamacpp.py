@@ -4,8 +4,9 @@
 decoding runs on a second, batch-capable context of our own (several sequences in one unified
 KV cache), driven by `llamacpp_batch.BatchDecoder`.
 
+A chunked `pkg:` model is assembled into the worker's `models_dir` (WorkerSettings).
+
 Options (ModelSpec.options):
-    models_dir   where pkg: models are assembled (default ~/.symoe/models)
     n_threads    CPU threads (default: all cores)
     n_seq_max    most prompts decoded together (default 16)
     kv_unified   one KV pool of n_ctx cells for the whole group (default True), see
@@ -37,6 +38,7 @@ from workers.backends.llamacpp_batch import BatchDecoder, Sequence, plan_sub_bat
 from workers.backends.llamacpp_sampling import json_grammar
 from workers.backends.streaming import TextStream
 from workers.models import resolve_model_path
+from workers.settings import WorkerSettings
 from workers.types import (
     BackendError,
     BackendFeature,
@@ -50,7 +52,6 @@ from workers.types import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODELS_DIR = Path.home() / ".symoe" / "models"
 # The Llama wrapper's own context is never decoded on (ours has n_seq_max > 1, which the
 # wrapper cannot set), so it is kept at llama.cpp's smallest useful size.
 _WRAPPER_N_CTX = 256
@@ -115,8 +116,8 @@ class _Loaded:
 class LlamaCppBackend(LLMBackend):
     """A GGUF model; `generate` decodes a whole group of prompts in shared llama_decode calls."""
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
+        super().__init__(spec, settings)
         self._loaded: _Loaded | None = None
 
     @classmethod
@@ -147,8 +148,7 @@ class LlamaCppBackend(LLMBackend):
         self._model_path()
 
     def _model_path(self) -> Path:
-        models_dir = Path(str(self.spec.options.get("models_dir", DEFAULT_MODELS_DIR)))
-        return resolve_model_path(self.spec.model, models_dir.expanduser())
+        return resolve_model_path(self.spec.model, self.settings.models_dir.expanduser())
 
     def load(self) -> None:
         if self._loaded is not None:

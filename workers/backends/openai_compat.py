@@ -28,6 +28,7 @@ import httpx
 
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
+from workers.settings import WorkerSettings
 from workers.types import (
     BackendError,
     BackendFeature,
@@ -75,8 +76,8 @@ class OpenAIBackend(LLMBackend):
             return frozenset({"penalties", "json_schema", "logprobs"})
         return frozenset({"penalties"})
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
+        super().__init__(spec, settings)
         self._client: httpx.Client | None = None
         options = spec.options
         base_url = options.get("base_url")

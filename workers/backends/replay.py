@@ -1,13 +1,15 @@
 """Replay backend: serve a real model's recorded answer instead of running the model.
 
 This lets recruiting, aggregation and evaluation be measured against real model behaviour on
-a CPU. `spec.model` names the recorded model (e.g. "gemini-1.5-flash-002"); `spec.options`:
+a CPU. `spec.model` names the recorded model (e.g. "gemini-1.5-flash-002"). The recordings
+(`model_outputs_<MODEL>_<N>shots.zip` files) are read from the worker's `replay_dir` and
+compact index files that make later loads faster are kept in its `cache_dir` (WorkerSettings).
+`spec.options`:
 
-- `replay_dir` (required): the folder of `model_outputs_<MODEL>_<N>shots.zip` files;
 - `on_missing`: "error" (default) raises BackendError for a question the model never answered;
   "empty" returns an empty completion, so one miss counts as a wrong answer instead of failing
   the whole group;
-- `cache_dir` (optional): where to keep compact index files that make later loads faster.
+- `replay_dir`, `cache_dir`: an expert's own folders, in place of the worker's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from workers.backends.replay_store import (
     ReplayStore,
     normalise_question,
 )
+from workers.settings import WorkerSettings
 from workers.types import BackendError, Completion, GenerationParams, ModelSpec, Prompt
 
 OnMissing = Literal["error", "empty"]
@@ -34,8 +37,8 @@ class ReplayBackend(LLMBackend):
     other generation params are ignored: the recorded run fixed them, and cutting a recorded
     chain of thought at `max_tokens` would only drop its final answer."""
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
+        super().__init__(spec, settings)
         self._recording: ModelRecording | None = None
         on_missing = spec.options.get("on_missing", "error")
         if on_missing not in _ON_MISSING:
@@ -45,14 +48,10 @@ class ReplayBackend(LLMBackend):
         self.on_missing: OnMissing = on_missing
 
     def load(self) -> None:
-        replay_dir = self.spec.options.get("replay_dir")
-        if not replay_dir:
-            raise BackendError(
-                f"replay: expert {self.spec.name!r} needs options.replay_dir "
-                "(the folder of model_outputs_<MODEL>_<N>shots.zip files)"
-            )
-        cache_dir = self.spec.options.get("cache_dir")
-        store = ReplayStore(Path(str(replay_dir)), Path(str(cache_dir)) if cache_dir else None)
+        options = self.spec.options
+        replay_dir = options.get("replay_dir") or self.settings.replay_dir
+        cache_dir = options.get("cache_dir") or self.settings.cache_dir
+        store = ReplayStore(Path(str(replay_dir)), Path(str(cache_dir)))
         self._recording = store.recording(self.spec.model)
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
+from workers.settings import WorkerSettings
 from workers.types import (
     BackendError,
     BackendFeature,
@@ -74,8 +75,8 @@ class VLLMBackend(LLMBackend):
     def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
         return frozenset({"penalties", "json_schema", "logprobs"})
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
+        super().__init__(spec, settings)
         self._vllm: ModuleType | None = None
         self._llm: Any = None
         self._tokenizer: Any = None
