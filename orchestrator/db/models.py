@@ -1,7 +1,7 @@
 """The database schema as SQLAlchemy 2.0 declarative models.
 
 Rows mirror the pydantic objects in orchestrator.trace, orchestrator.experts and
-skills.profiles; conversion lives in orchestrator.db.store. Nested, rarely queried parts
+skills.profiles; conversion lives in orchestrator.db.convert. Nested, rarely queried parts
 (tagging, recruitment, profile bodies, expert configs) are JSON columns: sqlalchemy.JSON maps
 to JSON on PostgreSQL and TEXT on SQLite, so one schema serves both. The columns that the
 dashboard filters or sums on (status, tokens, seconds, skills, drawn experts) are kept flat.
@@ -19,7 +19,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -29,6 +28,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from orchestrator.db.types import UTCDateTime
 
 # Deterministic constraint names: Alembic needs them to alter constraints later, and SQLite
 # batch migrations cannot drop an unnamed constraint.
@@ -59,10 +60,8 @@ class ExpertRow(Base):
     model: Mapped[str] = mapped_column(Text)
     config: Mapped[Json] = mapped_column(JSON)  # the full Expert dump
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ProfileSetRow(Base):
@@ -73,7 +72,7 @@ class ProfileSetRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     # When the row was stored; the body keeps the set's own build time.
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     benchmark: Mapped[str] = mapped_column(String(128), default="")
     split: Mapped[str] = mapped_column(String(128), default="")
     tagger: Mapped[str] = mapped_column(String(128), default="")
@@ -86,7 +85,7 @@ class BatchRow(Base):
     __tablename__ = "batches"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     n_queries: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float)
     stages: Mapped[list[Json]] = mapped_column(JSON)  # StageTiming dumps, in order
@@ -107,9 +106,7 @@ class QueryRow(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # index within the batch
     question: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float] = mapped_column(Float)
@@ -186,9 +183,7 @@ class EvalRunRow(Base):
     __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     benchmark: Mapped[str] = mapped_column(String(128))
     split: Mapped[str] = mapped_column(String(128))
     out_dir: Mapped[str] = mapped_column(Text)
@@ -207,8 +202,8 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class JobRow(Base):
@@ -230,8 +225,8 @@ class JobRow(Base):
     total: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class JobItemRow(Base):
