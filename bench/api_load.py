@@ -36,11 +36,11 @@ from typing import Any
 
 import httpx
 import yaml
-from orchestrator.options import Budgets, RequestedOptions, batch_options
-from orchestrator.plan import Query
 
 from orchestrator.api.process import create_key, start_server
 from orchestrator.factory import Deployment
+from orchestrator.options import Budgets, RequestedOptions, batch_options
+from orchestrator.plan import Query
 from orchestrator.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,9 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 
-from orchestrator.api.auth.keys import KeyStore
 from orchestrator.api.input_guard import refuse_unstorable_input
-from orchestrator.db import make_engine, migrate, session_factory
+from orchestrator.db import KeyStore, make_engine, migrate, session_factory
 
 REPO = Path(__file__).resolve().parents[1]
 CHAT = {

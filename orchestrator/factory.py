@@ -7,7 +7,7 @@ from functools import cached_property
 
 from orchestrator.aggregators import AGGREGATORS, AggregatorPolicy
 from orchestrator.db.engine import make_engine, migrate, session_factory
-from orchestrator.db.store import TraceStore
+from orchestrator.db.stores import Stores
 from orchestrator.errors import ConfigError
 from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.pipeline import Pipeline
@@ -37,17 +37,17 @@ class Deployment:
         return self._registry or load_experts(self.settings.experts_file)
 
     @cached_property
-    def store(self) -> TraceStore:
+    def stores(self) -> Stores:
         engine = make_engine(self.settings.db_url)
         migrate(engine)
-        store = TraceStore(session_factory(engine))
-        store.sync_experts(self.registry.all())
-        return store
+        stores = Stores(session_factory(engine))
+        stores.experts.sync_experts(self.registry.all())
+        return stores
 
     @cached_property
     def profile(self) -> ProfileSet | None:
         """The active profile set in the database, else the configured file, else none."""
-        active = self.store.active_profile_set()
+        active = self.stores.profile_sets.active_profile_set()
         if active is not None:
             return active
         path = self.settings.profile_file

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from orchestrator.api.auth.keys import ApiKeyInfo
 from orchestrator.api.errors import ApiError
 from orchestrator.api.services import ApiServices
+from orchestrator.db.keys import ApiKeyInfo
 
 
 # The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,

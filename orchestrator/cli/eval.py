@@ -118,7 +118,9 @@ def run(
         if generic_default:
             _note_generic_profile(dep.profile.name if dep.profile else None)
         run_id = f"{out.resolve().name}-{config.key()}"
-        dep.store.start_eval_run(run_id, benchmark, split, str(out.resolve()), config.model_dump())
+        dep.stores.eval_runs.start_eval_run(
+            run_id, benchmark, split, str(out.resolve()), config.model_dump()
+        )
         streams = ev.streams()
         with Progress(
             TextColumn("{task.description}"),
@@ -144,13 +146,13 @@ def run(
             try:
                 ev.run(progress)
             except BaseException:
-                dep.store.finish_eval_run(run_id, {}, status="failed")
+                dep.stores.eval_runs.finish_eval_run(run_id, {}, status="failed")
                 raise
         metrics = compute_metrics(out, config, len(ev.items), ev.pool)
         metrics["seconds"] = time.perf_counter() - started
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
         written = write_report(out, metrics)
-        dep.store.finish_eval_run(run_id, metrics)
+        dep.stores.eval_runs.finish_eval_run(run_id, metrics)
     _print_metrics(metrics)
     console.print(f"run {run_id}: {out}/metrics.json, " + ", ".join(str(p) for p in written))
 

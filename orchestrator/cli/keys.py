@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from orchestrator.api.auth.keys import ROLES, KeyStore
 from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
+from orchestrator.db.keys import ROLES
 from orchestrator.errors import InputError
 
 app = typer.Typer(help="API keys for `symoe serve`.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def create(
 ) -> None:
     """Create a key and print it (the only time it is shown)."""
     with deployment() as dep:
-        created = KeyStore(dep.store.sessions).create(name, role)
+        created = dep.stores.keys.create(name, role)
     if as_json:
         print_json(created.model_dump(mode="json"))
     else:
@@ -34,7 +34,7 @@ def create(
 def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every key with its role and whether it is revoked (never the key itself)."""
     with deployment() as dep:
-        keys = KeyStore(dep.store.sessions).list()
+        keys = dep.stores.keys.list()
     if as_json:
         print_json([k.model_dump(mode="json") for k in keys])
         return
@@ -56,7 +56,7 @@ def revoke(key_id: str = typer.Argument(..., help="the key's id (see `symoe keys
     """Revoke a key: requests with it get 401 from then on."""
     with deployment() as dep:
         try:
-            info = KeyStore(dep.store.sessions).revoke(key_id)
+            info = dep.stores.keys.revoke(key_id)
         except LookupError as exc:
             raise InputError(str(exc)) from None
     console.print(f"key {info.id} revoked")

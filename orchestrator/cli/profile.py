@@ -87,7 +87,7 @@ def build(
                 command=shlex.join(["symoe", *sys.argv[1:]]),
                 progress=lambda phase, n: bar.update(task, advance=n, description=phase),
             )
-        saved = dep.store.save_profile_set(profile, activate=activate)
+        saved = dep.stores.profile_sets.save_profile_set(profile, activate=activate)
         if out:
             saved.save(out)
         loads = ", ".join(f"{ld.expert}:{ld.stage}" for ld in stages.loads)

@@ -1,15 +1,26 @@
-"""Persistence: SQLAlchemy models, engines and migrations, and the TraceStore that saves
-batches of traces, profile sets, experts and eval runs."""
+"""Persistence: SQLAlchemy models, engines and migrations, and one store per noun (traces,
+profile sets, experts, eval runs, jobs, API keys), bundled over one database by Stores."""
 
 from orchestrator.db.engine import make_engine, migrate, session_factory
-from orchestrator.db.eval_store import EvalRunInfo, EvalRunStore
-from orchestrator.db.store import DuplicateBatchError, ProfileSetInfo, TraceStore
+from orchestrator.db.eval_runs import EvalRunInfo, EvalRunStore
+from orchestrator.db.experts import DuplicateExpertError, ExpertStore
+from orchestrator.db.jobs import JobStore
+from orchestrator.db.keys import KeyStore
+from orchestrator.db.profile_sets import ProfileSetInfo, ProfileSetStore
+from orchestrator.db.stores import Stores
+from orchestrator.db.traces import DuplicateBatchError, TraceStore
 
 __all__ = [
     "DuplicateBatchError",
+    "DuplicateExpertError",
     "EvalRunInfo",
     "EvalRunStore",
+    "ExpertStore",
+    "JobStore",
+    "KeyStore",
     "ProfileSetInfo",
+    "ProfileSetStore",
+    "Stores",
     "TraceStore",
     "make_engine",
     "migrate",

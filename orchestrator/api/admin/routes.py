@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from orchestrator.api.admin.schemas import ExpertUpdate, KeyCreate, RecruitmentStats
-from orchestrator.api.auth.keys import ApiKeyInfo, CreatedKey
 from orchestrator.api.deps import AdminDep, ServicesDep
 from orchestrator.api.errors import ErrorResponse
-from orchestrator.db.store import ProfileSetInfo
+from orchestrator.db.keys import ApiKeyInfo, CreatedKey
+from orchestrator.db.profile_sets import ProfileSetInfo
 from orchestrator.experts import Expert
 from skills.profiles import ProfileSet
 

@@ -1,5 +1,5 @@
 """Wire models of /v1/admin. Experts travel as orchestrator.experts.Expert, keys as
-auth.keys.ApiKeyInfo, profile sets as skills.profiles.ProfileSet and ProfileSetInfo."""
+db.keys.ApiKeyInfo, profile sets as skills.profiles.ProfileSet and ProfileSetInfo."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.api.auth.keys import Role as KeyRole
+from orchestrator.db.keys import Role as KeyRole
 from orchestrator.experts import Role
 from workers.types import ChatFormat
 

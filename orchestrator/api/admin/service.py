@@ -3,7 +3,7 @@ pipeline reads (so the next request sees them), profile-set activation rebuilds 
 keys go through the KeyStore, and recruitment statistics are counted from stored traces.
 
 Experts at restart: the database keeps every change, but for an expert that experts.yaml
-declares the YAML wins again on everything but `enabled` (see TraceStore.sync_experts);
+declares the YAML wins again on everything but `enabled` (see ExpertStore.sync_experts);
 experts created through the API are loaded from the database.
 """
 
@@ -23,9 +23,11 @@ from orchestrator.api.admin.schemas import (
     RecruitmentStats,
     SkillStats,
 )
-from orchestrator.api.auth.keys import ApiKeyInfo, CreatedKey
 from orchestrator.api.errors import ApiError
-from orchestrator.db.store import DuplicateExpertError, PlanDigest, ProfileSetInfo
+from orchestrator.db.experts import DuplicateExpertError
+from orchestrator.db.keys import ApiKeyInfo, CreatedKey
+from orchestrator.db.profile_sets import ProfileSetInfo
+from orchestrator.db.traces import PlanDigest
 from orchestrator.errors import InputError, UnknownExpertError
 from orchestrator.experts import Expert
 from skills.profiles import ProfileSet
@@ -78,7 +80,7 @@ class AdminService:
         and register the experts created through the API."""
         registry = self._services.deployment.registry
         with self._lock:
-            for config, created in self._services.deployment.store.stored_experts():
+            for config, created in self._services.deployment.stores.experts.stored_experts():
                 name = str(config.get("name"))
                 try:
                     known = registry.get(name)
@@ -110,7 +112,7 @@ class AdminService:
             else:
                 raise ApiError(409, f"expert {expert.name!r} already exists", code="expert_exists")
             try:
-                self._services.deployment.store.add_expert(expert)
+                self._services.deployment.stores.experts.add_expert(expert)
             except DuplicateExpertError:
                 raise ApiError(
                     409,
@@ -132,7 +134,7 @@ class AdminService:
             if isinstance(changes.get("options"), dict):
                 changes["options"] = _merged_options(current.options, changes["options"])
             expert = _validated({**data, **changes})
-            self._services.deployment.store.update_expert(expert)
+            self._services.deployment.stores.experts.update_expert(expert)
             registry.put(expert, new=False)
         return masked(expert)
 
@@ -140,18 +142,18 @@ class AdminService:
         registry = self._services.deployment.registry
         with self._lock:
             expert = registry.get(name).model_copy(update={"enabled": enabled})
-            self._services.deployment.store.set_expert_enabled(name, enabled)
+            self._services.deployment.stores.experts.set_expert_enabled(name, enabled)
             registry.put(expert, new=False)
         return masked(expert)
 
     # -- profile sets -----------------------------------------------------------------------
 
     def list_profile_sets(self) -> list[ProfileSetInfo]:
-        return self._services.deployment.store.list_profile_sets()
+        return self._services.deployment.stores.profile_sets.list_profile_sets()
 
     def get_profile_set(self, name: str, version: int | None) -> ProfileSet:
         try:
-            return self._services.deployment.store.get_profile_set(name, version)
+            return self._services.deployment.stores.profile_sets.get_profile_set(name, version)
         except InputError as exc:
             raise ApiError(404, str(exc), code="unknown_profile_set") from None
 
@@ -160,11 +162,13 @@ class AdminService:
         are recruited with it, requests in flight finish with the old one."""
         with self._lock:
             try:
-                ps = self._services.deployment.store.activate_profile_set(name, version)
+                ps = self._services.deployment.stores.profile_sets.activate_profile_set(
+                    name, version
+                )
             except InputError as exc:
                 raise ApiError(404, str(exc), code="unknown_profile_set") from None
             self._services.rebuild_pipeline()
-        infos = self._services.deployment.store.list_profile_sets()
+        infos = self._services.deployment.stores.profile_sets.list_profile_sets()
         return next(i for i in infos if (i.name, i.version) == (ps.name, ps.version))
 
     # -- API keys ---------------------------------------------------------------------------
@@ -192,7 +196,7 @@ class AdminService:
                 since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
             except OverflowError:
                 raise ApiError(422, "since: out of range in UTC", param="since") from None
-        digests = self._services.deployment.store.plan_digests(since, limit)
+        digests = self._services.deployment.stores.traces.plan_digests(since, limit)
         registered = [e.name for e in self._services.deployment.registry.all()]
         return count_recruitment(digests, registered, since, limit)
 

@@ -41,7 +41,7 @@ def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Read
     """Whether the database, the broker (in distributed mode) and an expert are usable."""
     checks: dict[str, str] = {}
     try:
-        with services.deployment.store.sessions() as session:
+        with services.deployment.stores.sessions() as session:
             session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:

@@ -9,7 +9,7 @@ from sse_starlette import EventSourceResponse
 
 from orchestrator.api.deps import CallerDep, ServicesDep
 from orchestrator.api.errors import ErrorResponse
-from orchestrator.api.jobs.schemas import JobDetail, JobRequest, JobSummary
+from orchestrator.api.jobs.schemas import JobDetail, JobRequest
 from orchestrator.api.jobs.service import (
     cancel_job,
     job_detail,
@@ -17,6 +17,7 @@ from orchestrator.api.jobs.service import (
     progress_events,
     submit_job,
 )
+from orchestrator.db.jobs import JobSummary
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 

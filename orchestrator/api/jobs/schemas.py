@@ -1,16 +1,15 @@
-"""Wire models of /v1/jobs. A job takes the same options as /v1/answers."""
+"""Wire models of /v1/jobs. A job takes the same options as /v1/answers; a job's state and
+items are the JobStore's records (orchestrator.db.jobs)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from orchestrator.api.answers.schemas import AnswerOptions
+from orchestrator.db.jobs import JobItem, JobStatus, JobSummary
 
-JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
-ItemStatus = Literal["queued", "done", "failed", "cancelled"]
 FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
 
 Question = Annotated[str, Field(min_length=1, max_length=100_000)]
@@ -20,31 +19,6 @@ class JobRequest(AnswerOptions):
     questions: list[Question] = Field(
         min_length=1, description="at most the server's api_max_job_questions"
     )
-
-
-class JobProgress(BaseModel):
-    """A job's state without its items; also the data of each server-sent event."""
-
-    id: str
-    status: JobStatus
-    total: int
-    completed: int = Field(description="items answered or failed so far")
-    error: str | None = None
-
-
-class JobSummary(JobProgress):
-    created_at: datetime
-    updated_at: datetime
-
-
-class JobItem(BaseModel):
-    index: int
-    question: str
-    status: ItemStatus
-    answer: str | None = None
-    extracted: str | None = None
-    query_id: str | None = Field(default=None, description="the stored trace of this answer")
-    error: str | None = None
 
 
 class JobDetail(JobSummary):

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 import anyio
 
 from orchestrator.api.answers.service import batch_options
-from orchestrator.api.auth.keys import ApiKeyInfo
 from orchestrator.api.errors import ApiError
-from orchestrator.api.jobs.schemas import FINISHED, JobDetail, JobProgress, JobRequest, JobSummary
-from orchestrator.api.jobs.store import IdempotencyKeyTaken, JobStore, StoredJob
+from orchestrator.api.jobs.schemas import FINISHED, JobDetail, JobRequest
 from orchestrator.api.services import ApiServices
+from orchestrator.db.jobs import IdempotencyKeyTaken, JobProgress, JobStore, JobSummary, StoredJob
+from orchestrator.db.keys import ApiKeyInfo
 from orchestrator.pipeline import Query
 
 EVENT_POLL_S = 0.2

@@ -24,7 +24,7 @@ def test_answers_a_question_with_its_trace_and_stores_it(
     trace = body["trace"]
     assert len(trace["recruitment"]["drawn"]) == 2
     assert [c["stage"] for c in trace["calls"]] == ["experts", "experts"]
-    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
+    store = client.app.state.services.deployment.stores.traces  # type: ignore[attr-defined]
     assert store.get_trace(trace["query_id"]) is not None
 
 

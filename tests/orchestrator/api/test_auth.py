@@ -6,8 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from orchestrator.api.app import create_app
-from orchestrator.api.auth.keys import KeyStore
-from orchestrator.db import make_engine, session_factory
+from orchestrator.db import KeyStore, make_engine, session_factory
 from orchestrator.settings import Settings
 
 from .conftest import MC, ScriptedDeployment, new_key
@@ -56,8 +55,8 @@ def test_a_key_revoked_by_another_process_is_refused_at_once(
 
 def test_keys_are_stored_hashed(client: TestClient) -> None:
     key = new_key(client, "user")
-    store = client.app.state.services.deployment.store  # type: ignore[attr-defined]
-    with store.sessions() as session:
+    stores = client.app.state.services.deployment.stores  # type: ignore[attr-defined]
+    with stores.sessions() as session:
         dumped = str([tuple(r) for r in session.execute(text("SELECT * FROM api_keys"))])
     assert key not in dumped and key.split("-")[-1] not in dumped
 

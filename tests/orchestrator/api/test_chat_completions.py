@@ -80,7 +80,7 @@ def test_the_committee_answers_in_openai_shape_with_usage_and_trace(
     assert generated > 0 and prompt > 0
     notes = " ".join(trace["recruitment"]["notes"])
     assert "the system prompt (14 characters) and 0 earlier message(s) went to every" in notes
-    stored = services_of(client).deployment.store.get_trace(trace["query_id"])
+    stored = services_of(client).deployment.stores.traces.get_trace(trace["query_id"])
     assert stored is not None and stored.answer == trace["answer"] and len(stored.calls) == 3
 
 
@@ -123,7 +123,7 @@ def test_an_expert_by_name_is_a_direct_call_that_is_recorded(
     # the scripted backend counts the words of every message it was given: all four went
     assert call["prompt_tokens"] == 2 + 1 + 1 + 5
     assert completion["usage"]["total_tokens"] == call["prompt_tokens"] + call["completion_tokens"]
-    store = services_of(client).deployment.store
+    store = services_of(client).deployment.stores.traces
     stored = store.get_trace(trace["query_id"])
     assert stored is not None and stored.question == "What is 1 + 1?"
     batch = store.get_batch(trace["batch_id"])
@@ -166,7 +166,7 @@ def test_streams_chunks_then_usage_and_trace_then_done(
     usage = chunks[-1]["usage"]
     assert usage["completion_tokens"] == sum(c["completion_tokens"] for c in trace["calls"])
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-    assert services_of(client).deployment.store.get_trace(query_id) is not None
+    assert services_of(client).deployment.stores.traces.get_trace(query_id) is not None
 
 
 def test_a_voted_answer_streams_in_one_piece(
@@ -304,7 +304,7 @@ def test_no_answer_is_an_error_before_or_inside_the_stream(tmp_path: Path) -> No
         error = response.json()["error"]
         assert error["code"] == "experts_failed" and "failed" in error["message"]
         query_id = response.headers["X-Symoe-Query-Id"]
-        stored = services_of(broken).deployment.store.get_trace(query_id)
+        stored = services_of(broken).deployment.stores.traces.get_trace(query_id)
         assert stored is not None and stored.error is not None  # recorded as failed
 
         with broken.stream("POST", URL, json=chat(stream=True), headers=headers) as streamed:
@@ -349,10 +349,10 @@ def test_a_client_leaving_mid_stream_leaves_the_batch_whole(
     first = asyncio.run(leave())  # its loop is closed afterwards: the feed has no reader
     assert '"role":"assistant"' in first
     report = started[0].result(timeout=120).report  # the batch ran on to its end ...
-    stored = services.deployment.store.get_trace(prepared.query.id)
+    stored = services.deployment.stores.traces.get_trace(prepared.query.id)
     assert stored is not None  # ... and was stored whole
     assert [c.stage for c in stored.calls] == ["experts", "experts", "aggregate"]
     assert stored.answer == report.traces[0].answer != ""
-    batch = services.deployment.store.get_batch(report.batch_id)
+    batch = services.deployment.stores.traces.get_batch(report.batch_id)
     assert batch is not None and len(batch.loads) == len(report.loads) > 0
     assert services.metrics.queue_depth._value.get() == 0

@@ -156,7 +156,7 @@ def test_nul_is_refused_naming_the_field_before_any_model_runs(
     assert error["param"] == case.param
     assert error["message"].startswith(case.param) and "NUL" in error["message"]
     assert guarded.runner_calls == []
-    store = guarded.client.app.state.services.deployment.store  # type: ignore[attr-defined]
+    store = guarded.client.app.state.services.deployment.stores.traces  # type: ignore[attr-defined]
     assert store.recent() == []
 
 

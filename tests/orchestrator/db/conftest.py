@@ -7,10 +7,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from orchestrator.db import TraceStore, make_engine, migrate, session_factory
+from orchestrator.db import Stores, make_engine, migrate, session_factory
 from tests.postgres_support import throwaway_schema
+
+TABLES = {
+    "experts",
+    "profile_sets",
+    "batches",
+    "queries",
+    "plans",
+    "model_calls",
+    "final_answers",
+    "model_loads",
+    "eval_runs",
+    "api_keys",
+    "jobs",
+    "job_items",
+}
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) or 0 for t in sorted(TABLES)}
 
 
 @pytest.fixture
@@ -40,6 +60,9 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 @pytest.fixture
-def store(engine: Engine) -> TraceStore:
+def stores(engine: Engine) -> Iterator[Stores]:
+    """Every store over one migrated database of each kind."""
     migrate(engine)
-    return TraceStore(session_factory(engine))
+    stores = Stores(session_factory(engine))
+    yield stores
+    stores.keys.close()

@@ -1,20 +1,20 @@
-"""API keys: `sk-symoe-<id>-<secret>`; the database keeps only the SHA-256 of the whole key,
-so a leaked database does not leak keys. Roles: `user` and `admin`."""
+"""KeyStore: the API's keys, `sk-symoe-<id>-<secret>`; the database keeps only the SHA-256 of
+the whole key, so a leaked database does not leak keys. Roles: `user` and `admin`."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.db.models import ApiKeyRow
+from orchestrator.db.models import ApiKeyRow, utcnow
 from orchestrator.errors import InputError
 
 Role = Literal["user", "admin"]
@@ -29,12 +29,6 @@ class ApiKeyInfo(BaseModel):
     created_at: datetime
     revoked_at: datetime | None = None
 
-    @field_validator("created_at", "revoked_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        # SQLite hands back naive datetimes; every time the store writes is UTC.
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
 
 class CreatedKey(ApiKeyInfo):
     key: str  # shown once
@@ -45,13 +39,7 @@ def hash_key(key: str) -> str:
 
 
 def _info(row: ApiKeyRow) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        id=row.id,
-        name=row.name,
-        role=row.role,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+    return ApiKeyInfo.model_validate(row, from_attributes=True)
 
 
 # The one query on every request: the key's row if it exists and is not revoked.
@@ -124,5 +112,5 @@ class KeyStore:
             if row is None:
                 raise LookupError(f"no API key with id {key_id!r}")
             if row.revoked_at is None:
-                row.revoked_at = datetime.now(UTC)
+                row.revoked_at = utcnow()
             return _info(row)

@@ -1,26 +1,51 @@
-"""Database access for batch jobs. Every state change is one short transaction that starts
-with a conditional write on the job row (`... WHERE status = 'running'`), so a cancel and a
-chunk's results can never interleave: whichever commits first wins, on SQLite and PostgreSQL
-alike, and a chunk's traces, item results and the job's progress land together or not at all."""
+"""JobStore: batch jobs submitted over the API and their items. Every state change is one
+short transaction that starts with a conditional write on the job row (`... WHERE status =
+'running'`), so a cancel and a chunk's results can never interleave: whichever commits first
+wins, on SQLite and PostgreSQL alike, and a chunk's traces, item results and the job's progress
+land together or not at all."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.api.jobs.schemas import JobItem, JobProgress, JobSummary
 from orchestrator.db.convert import batch_row
 from orchestrator.db.models import JobItemRow, JobRow, utcnow
 from orchestrator.trace import BatchReport
 
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+ItemStatus = Literal["queued", "done", "failed", "cancelled"]
 
-class IdempotencyKeyTaken(Exception):
-    """Another job of the same key already carries this Idempotency-Key."""
+
+class JobProgress(BaseModel):
+    """A job's state without its items; also the data of each server-sent event."""
+
+    id: str
+    status: JobStatus
+    total: int
+    completed: int = Field(description="items answered or failed so far")
+    error: str | None = None
+
+
+class JobSummary(JobProgress):
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobItem(BaseModel):
+    index: int
+    question: str
+    status: ItemStatus
+    answer: str | None = None
+    extracted: str | None = None
+    query_id: str | None = Field(default=None, description="the stored trace of this answer")
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,36 +55,16 @@ class StoredJob:
     request: dict[str, Any]
 
 
+class IdempotencyKeyTaken(Exception):
+    """Another job of the same key already carries this Idempotency-Key."""
+
+
 class ChunkConflictError(RuntimeError):
     """Another executor answered an item of this chunk: the chunk is rolled back whole."""
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _summary(row: JobRow) -> JobSummary:
-    return JobSummary(
-        id=row.id,
-        status=row.status,
-        total=row.total,
-        completed=row.completed,
-        error=row.error,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-    )
-
-
-def _item(row: JobItemRow) -> JobItem:
-    return JobItem(
-        index=row.index,
-        question=row.question,
-        status=row.status,
-        answer=row.answer,
-        extracted=row.extracted,
-        query_id=row.query_id,
-        error=row.error,
-    )
+def _stored(row: JobRow) -> StoredJob:
+    return StoredJob(JobSummary.model_validate(row, from_attributes=True), row.key_id, row.request)
 
 
 class JobStore:
@@ -97,7 +102,7 @@ class JobStore:
                     JobItemRow(job_id=job_id, index=i, question=q, status="queued")
                     for i, q in enumerate(questions)
                 )
-                return _summary(row)
+                return JobSummary.model_validate(row, from_attributes=True)
         except IntegrityError as exc:
             if idempotency_key is not None:
                 raise IdempotencyKeyTaken(idempotency_key) from exc
@@ -110,12 +115,12 @@ class JobStore:
                     JobRow.key_id == key_id, JobRow.idempotency_key == idempotency_key
                 )
             )
-            return None if row is None else StoredJob(_summary(row), row.key_id, row.request)
+            return None if row is None else _stored(row)
 
     def get(self, job_id: str) -> StoredJob | None:
         with self.sessions() as session:
             row = session.get(JobRow, job_id)
-            return None if row is None else StoredJob(_summary(row), row.key_id, row.request)
+            return None if row is None else _stored(row)
 
     def items(self, job_id: str, offset: int, limit: int) -> list[JobItem]:
         with self.sessions() as session:
@@ -126,20 +131,12 @@ class JobStore:
                 .offset(offset)
                 .limit(limit)
             )
-            return [_item(r) for r in rows]
+            return [JobItem.model_validate(r, from_attributes=True) for r in rows]
 
     def progress(self, job_id: str) -> JobProgress | None:
         with self.sessions() as session:
             row = session.get(JobRow, job_id)
-            if row is None:
-                return None
-            return JobProgress(
-                id=row.id,
-                status=row.status,
-                total=row.total,
-                completed=row.completed,
-                error=row.error,
-            )
+            return None if row is None else JobProgress.model_validate(row, from_attributes=True)
 
     def cancel(self, job_id: str) -> int | None:
         """Cancel a queued or running job and its unanswered items; returns how many items
@@ -200,7 +197,7 @@ class JobStore:
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
                     row = session.get(JobRow, job_id)
                     assert row is not None
-                    return StoredJob(_summary(row), row.key_id, row.request)
+                    return _stored(row)
             # another executor claimed it, or it was cancelled in between: look again
 
     def beat(self, job_id: str) -> None:

@@ -1,16 +1,15 @@
 """EvalRunStore: the record of `symoe eval run`s (config, status, metrics).
 
 The predictions themselves stay in the run's output directory; a row keeps the config it ran
-with, where it wrote, and its metrics.json once finished. TraceStore inherits these methods,
-so one store object serves the CLI, the API and the dashboard.
+with, where it wrote, and its metrics.json once finished.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,16 +33,10 @@ class EvalRunInfo(BaseModel):
     config: dict[str, Any]
     metrics: dict[str, Any] | None = None
 
-    @field_validator("created_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        # SQLite hands back naive datetimes; every time the store writes is UTC.
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
 
 class EvalRunStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
 
     def start_eval_run(
         self, run_id: str, benchmark: str, split: str, out_dir: str, config: dict[str, Any]
@@ -56,7 +49,7 @@ class EvalRunStore:
         """
         for attempt in range(2):
             try:
-                with self._sessions.begin() as session:
+                with self.sessions.begin() as session:
                     row = session.get(EvalRunRow, run_id)
                     if row is None:
                         session.add(
@@ -85,7 +78,7 @@ class EvalRunStore:
         """Store the metrics and the final status ('done' or 'failed') of a started run."""
         if status not in ("done", "failed"):
             raise ValueError(f"an eval run finishes as 'done' or 'failed', not {status!r}")
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             row = session.get(EvalRunRow, run_id)
             if row is None:
                 raise InputError(f"no stored eval run {run_id!r}")
@@ -93,7 +86,7 @@ class EvalRunStore:
 
     def list_eval_runs(self, limit: int = 20) -> list[EvalRunInfo]:
         """The newest runs first."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             rows = session.scalars(
                 select(EvalRunRow)
                 .order_by(EvalRunRow.created_at.desc(), EvalRunRow.id)
@@ -102,6 +95,6 @@ class EvalRunStore:
             return [EvalRunInfo.model_validate(r, from_attributes=True) for r in rows]
 
     def get_eval_run(self, run_id: str) -> EvalRunInfo | None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             row = session.get(EvalRunRow, run_id)
             return None if row is None else EvalRunInfo.model_validate(row, from_attributes=True)

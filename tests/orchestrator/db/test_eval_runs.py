@@ -1,15 +1,13 @@
-"""Eval runs in the store, on SQLite and (marked postgres) on PostgreSQL."""
+"""EvalRunStore, on SQLite and (marked postgres) on PostgreSQL."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, text
 
-from orchestrator.db import EvalRunStore, TraceStore, migrate, session_factory
-from orchestrator.db.engine import alembic_config
+from orchestrator.db import EvalRunStore, Stores
 from orchestrator.errors import InputError
 
 CONFIG: dict[str, Any] = {
@@ -31,7 +29,12 @@ METRICS: dict[str, Any] = {
 }
 
 
-def test_start_finish_and_read_back(store: TraceStore) -> None:
+@pytest.fixture
+def store(stores: Stores) -> EvalRunStore:
+    return stores.eval_runs
+
+
+def test_start_finish_and_read_back(store: EvalRunStore) -> None:
     assert store.get_eval_run("r1") is None
     store.start_eval_run("r1", "mmlu_pro", "test", "/runs/r1", CONFIG)
     run = store.get_eval_run("r1")
@@ -47,7 +50,7 @@ def test_start_finish_and_read_back(store: TraceStore) -> None:
     assert done.created_at == run.created_at
 
 
-def test_start_is_idempotent_and_resets_a_finished_run(store: TraceStore, engine: Engine) -> None:
+def test_start_is_idempotent_and_resets_a_finished_run(store: EvalRunStore, engine: Engine) -> None:
     store.start_eval_run("r1", "mmlu_pro", "test", "/runs/r1", CONFIG)
     store.finish_eval_run("r1", None, status="failed")
     failed = store.get_eval_run("r1")
@@ -66,7 +69,7 @@ def test_start_is_idempotent_and_resets_a_finished_run(store: TraceStore, engine
         assert conn.scalar(text("SELECT count(*) FROM eval_runs")) == 1
 
 
-def test_finish_refuses_unknown_runs_and_statuses(store: TraceStore) -> None:
+def test_finish_refuses_unknown_runs_and_statuses(store: EvalRunStore) -> None:
     with pytest.raises(InputError, match="nope"):
         store.finish_eval_run("nope", METRICS)
     store.start_eval_run("r1", "mmlu_pro", "test", "/runs/r1", CONFIG)
@@ -76,7 +79,7 @@ def test_finish_refuses_unknown_runs_and_statuses(store: TraceStore) -> None:
     assert run is not None and (run.status, run.metrics) == ("running", None)
 
 
-def test_list_newest_first_with_limit(store: TraceStore, engine: Engine) -> None:
+def test_list_newest_first_with_limit(store: EvalRunStore, engine: Engine) -> None:
     for i in range(3):
         store.start_eval_run(f"r{i}", "mmlu_pro", "test", f"/runs/r{i}", CONFIG)
     with engine.begin() as conn:  # distinct, known times: the three starts may share one tick
@@ -92,24 +95,3 @@ def test_list_newest_first_with_limit(store: TraceStore, engine: Engine) -> None
     assert [r.status for r in listing] == ["running", "done", "running"]
     assert listing[1].metrics == METRICS
     assert all(r.created_at.tzinfo is not None for r in listing)
-
-
-def test_eval_run_store_works_on_its_own(engine: Engine) -> None:
-    migrate(engine)
-    runs = EvalRunStore(session_factory(engine))
-    runs.start_eval_run("r1", "gsm8k", "test", "out", {})
-    assert [r.id for r in runs.list_eval_runs()] == ["r1"]
-
-
-def test_migration_0002_downgrades_to_0001(engine: Engine) -> None:
-    migrate(engine)
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0001")
-        connection.commit()
-    tables = set(inspect(engine).get_table_names())
-    assert "eval_runs" not in tables
-    assert "batches" in tables
-    assert migrate(engine) is True  # and back up to head
-    assert "eval_runs" in inspect(engine).get_table_names()

@@ -1,0 +1,23 @@
+"""Stores: one store per noun, all over one sessionmaker (one database)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orchestrator.db.eval_runs import EvalRunStore
+from orchestrator.db.experts import ExpertStore
+from orchestrator.db.jobs import JobStore
+from orchestrator.db.keys import KeyStore
+from orchestrator.db.profile_sets import ProfileSetStore
+from orchestrator.db.traces import TraceStore
+
+
+class Stores:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.traces = TraceStore(sessions)
+        self.profile_sets = ProfileSetStore(sessions)
+        self.experts = ExpertStore(sessions)
+        self.eval_runs = EvalRunStore(sessions)
+        self.jobs = JobStore(sessions)
+        self.keys = KeyStore(sessions)
