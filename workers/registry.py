@@ -66,5 +66,7 @@ class Registry(Generic[T]):
             return loaded
         return target
 
+    __getitem__ = get  # registry[name], as the dicts it replaced were read
+
     def create(self, name: str, /, *args: object, **kwargs: object) -> T:
         return self.get(name)(*args, **kwargs)
