@@ -1,8 +1,8 @@
 """Local GGUF models on the CPU through llama-cpp-python, with true batched decoding.
 
-`llama_cpp.Llama` gives us the model, the tokenizer and the GGUF metadata (chat template);
-decoding runs on a second, batch-capable context of our own (several sequences in one unified
-KV cache), driven by `llamacpp_batch.BatchDecoder`.
+`llamacpp_model.load_model` brings the model up (weights, tokenizer, chat template and a
+batch-capable context of our own); this backend turns prompts into tokens and decodes a whole
+group of them together through `llamacpp_batch.BatchDecoder`.
 
 A chunked `pkg:` model is assembled into the worker's `models_dir` (WorkerSettings).
 
@@ -10,7 +10,7 @@ Options (ModelSpec.options):
     n_threads    CPU threads (default: all cores)
     n_seq_max    most prompts decoded together (default 16)
     kv_unified   one KV pool of n_ctx cells for the whole group (default True), see
-                 _new_context; a group also stops growing when its prompts plus their
+                 llamacpp_model._new_context; a group also stops growing when its prompts plus their
                  max_tokens would overflow that pool
     n_batch      most tokens per llama_decode call (default 512)
     batched      False decodes one prompt at a time through the same code (default True)
@@ -19,22 +19,17 @@ Options (ModelSpec.options):
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
 import time
-from collections.abc import Iterator
 from functools import partial
-from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from workers.backends.base import LLMBackend
 from workers.backends.formatting import render_completion
-from workers.backends.llamacpp_batch import BatchDecoder, Sequence, plan_sub_batches
+from workers.backends.llamacpp_batch import Sequence, plan_sub_batches
+from workers.backends.llamacpp_model import ContextShape, LoadedModel, import_llama_cpp, load_model
 from workers.backends.llamacpp_sampling import json_grammar
 from workers.backends.streaming import TextStream
 from workers.models import resolve_model_path
@@ -50,75 +45,13 @@ from workers.types import (
     TextSink,
 )
 
-log = logging.getLogger(__name__)
-
-# The Llama wrapper's own context is never decoded on (ours has n_seq_max > 1, which the
-# wrapper cannot set), so it is kept at llama.cpp's smallest useful size.
-_WRAPPER_N_CTX = 256
-
-
-# The low-level names BatchDecoder relies on; they were renamed across llama-cpp-python
-# releases (llama_kv_self_* -> llama_memory_*), so check once with a clear message.
-_REQUIRED = (
-    "llama_batch_init",
-    "llama_get_memory",
-    "llama_memory_clear",
-    "llama_memory_seq_rm",
-    "llama_n_ctx_seq",
-    "llama_vocab_is_eog",
-    "llama_sampler_sample",
-)
-
-
-def _import_llama_cpp() -> ModuleType:
-    try:
-        lib = import_module("llama_cpp")
-    except ImportError as exc:
-        raise BackendError(
-            "llama-cpp-python is not installed; install it with: pip install 'symoe[local]'"
-        ) from exc
-    missing = [name for name in _REQUIRED if not hasattr(lib, name)]
-    if missing:
-        raise BackendError(
-            f"llama-cpp-python {getattr(lib, '__version__', '?')} is too old "
-            f"(lacks {', '.join(missing)}); upgrade it: pip install -U llama-cpp-python"
-        )
-    return lib
-
-
-@contextlib.contextmanager
-def _llama_log_to_debug() -> Iterator[None]:
-    """llama-cpp-python's log callback prints llama.cpp warnings (e.g. Gemma's "using
-    full-size SWA cache") to sys.stderr even with verbose=False; route them to debug logging
-    so they do not clutter the CLI."""
-    with contextlib.redirect_stderr(io.StringIO()) as messages:
-        yield
-    if text := messages.getvalue().strip():
-        log.debug("llama.cpp: %s", text)
-
-
-class _Loaded:
-    """Everything `load()` creates, so `unload()` can free it in the right order."""
-
-    def __init__(self, lib: ModuleType, llm: Any, ctx: Any, decoder: BatchDecoder) -> None:
-        self.lib = lib
-        self.llm = llm
-        self.ctx = ctx
-        self.decoder = decoder
-        self.chat_template: Any = None  # llama_chat_format.Jinja2ChatFormatter for "chat"
-
-    def close(self) -> None:
-        self.decoder.close()
-        self.lib.llama_free(self.ctx)  # the context must go before the model it points to
-        self.llm.close()
-
 
 class LlamaCppBackend(LLMBackend):
     """A GGUF model; `generate` decodes a whole group of prompts in shared llama_decode calls."""
 
     def __init__(self, spec: ModelSpec, settings: WorkerSettings | None = None) -> None:
         super().__init__(spec, settings)
-        self._loaded: _Loaded | None = None
+        self._loaded: LoadedModel | None = None
 
     @classmethod
     def features(cls, spec: ModelSpec) -> frozenset[BackendFeature]:
@@ -144,7 +77,7 @@ class LlamaCppBackend(LLMBackend):
 
     # -- lifecycle -----------------------------------------------------------------------
     def check(self) -> None:
-        _import_llama_cpp()
+        import_llama_cpp()
         self._model_path()
 
     def _model_path(self) -> Path:
@@ -153,83 +86,22 @@ class LlamaCppBackend(LLMBackend):
     def load(self) -> None:
         if self._loaded is not None:
             return
-        lib = _import_llama_cpp()
+        import_llama_cpp()  # a missing library is named before a missing model
         path = self._model_path()
-        n_threads = self._int_option("n_threads", os.cpu_count() or 1)
-        try:
-            with _llama_log_to_debug():
-                llm = lib.Llama(
-                    model_path=str(path), n_ctx=_WRAPPER_N_CTX, n_threads=n_threads, verbose=False
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise BackendError(f"expert {self.spec.name!r}: cannot load {path}: {exc}") from exc
-        try:
-            ctx = self._new_context(lib, llm, n_threads)
-            n_batch = int(lib.llama_n_batch(ctx))
-            decoder = BatchDecoder(
-                lib,
-                ctx,
-                lib.llama_model_get_vocab(llm.model),
-                n_batch,
-                lambda token: llm.detokenize([token]),
-            )
-        except BaseException:
-            llm.close()
-            raise
-        self._loaded = _Loaded(lib, llm, ctx, decoder)
-        if self.spec.chat_format == "chat":
-            self._loaded.chat_template = self._chat_template(llm)
-
-    def _new_context(self, lib: ModuleType, llm: Any, n_threads: int) -> Any:
-        n_seq_max = max(
-            1, min(self._int_option("n_seq_max", 16), lib.llama_max_parallel_sequences())
+        shape = ContextShape(
+            n_threads=self._int_option("n_threads", os.cpu_count() or 1),
+            n_seq_max=self._int_option("n_seq_max", 16),
+            kv_unified=bool(self.spec.options.get("kv_unified", True)),
+            n_batch=self._int_option("n_batch", 512),
         )
-        unified = bool(self.spec.options.get("kv_unified", True))
-        params = lib.llama_context_default_params()
-        # Unified (default): one pool of n_ctx KV cells shared by the group, so memory does not
-        # grow with n_seq_max and one long prompt may still use all of n_ctx. Separate streams:
-        # n_ctx cells per sequence (n_seq_max times the memory) and attention that ignores the
-        # neighbours, which makes greedy output independent of the group for models whose
-        # matmul kernels are row-independent (SmolLM2 Q4_1 yes, Gemma Q4_K_M no).
-        params.n_ctx = self.spec.n_ctx if unified else self.spec.n_ctx * n_seq_max
-        params.n_seq_max = n_seq_max
-        params.kv_unified = unified
-        params.n_batch = params.n_ubatch = min(self._int_option("n_batch", 512), self.spec.n_ctx)
-        params.n_threads = params.n_threads_batch = n_threads
-        with _llama_log_to_debug():
-            ctx = lib.llama_init_from_model(llm.model, params)
-        if ctx is None:
-            raise BackendError(
-                f"expert {self.spec.name!r}: llama.cpp could not create a context of "
-                f"{params.n_ctx} tokens for {n_seq_max} sequences"
-            )
-        return ctx
-
-    def _chat_template(self, llm: Any) -> Any:
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            self.unload()
-            raise BackendError(
-                f"expert {self.spec.name!r}: {self.spec.model} has no chat template; "
-                "set chat_format: completion"
-            )
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        def text(token: int) -> str:
-            return "" if token < 0 else llm.detokenize([token], special=True).decode("utf-8")
-
-        return Jinja2ChatFormatter(
-            template=template,
-            eos_token=text(llm.token_eos()),
-            bos_token=text(llm.token_bos()),
-        )
+        self._loaded = load_model(self.spec, path, shape)
 
     def unload(self) -> None:
         if self._loaded is not None:
             self._loaded.close()
             self._loaded = None
 
-    def _require(self) -> _Loaded:
+    def _require(self) -> LoadedModel:
         if self._loaded is None:
             raise BackendError(f"expert {self.spec.name!r}: model not loaded; call load() first")
         return self._loaded
@@ -308,7 +180,7 @@ class LlamaCppBackend(LLMBackend):
 
     def _run_group(
         self,
-        loaded: _Loaded,
+        loaded: LoadedModel,
         token_lists: list[list[int]],
         group: list[int],
         params: GenerationParams,
