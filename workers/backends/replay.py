@@ -18,12 +18,8 @@ from pathlib import Path
 from typing import Literal
 
 from workers.backends.base import LLMBackend
-from workers.backends.replay_store import (
-    ModelRecording,
-    Recording,
-    ReplayStore,
-    normalise_question,
-)
+from workers.backends.replay_index import ModelRecording, Recording, normalise_question
+from workers.backends.replay_store import ReplayStore
 from workers.settings import WorkerSettings
 from workers.types import BackendError, Completion, GenerationParams, ModelSpec, Prompt
 
