@@ -5,22 +5,21 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
-from orchestrator.aggregators import AGGREGATORS, AggregatorPolicy
+from orchestrator.aggregators import AggregatorPolicy, all_aggregators
 from orchestrator.db.engine import make_engine, migrate, session_factory
 from orchestrator.db.stores import Stores
 from orchestrator.errors import ConfigError
 from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.pipeline import Pipeline
-from orchestrator.recruiters import RECRUITERS, Recruiter
-from orchestrator.runners import CeleryRunner, InProcessRunner, MicroBatchingRunner, Runner
+from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
+from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
-from orchestrator.taggers import EmbeddingTagger, LLMTagger, Tagger
+from orchestrator.taggers import TAGGERS, Tagger, TaggerOptions
 from skills.embedding_cache import CachedEmbedder
 from skills.embeddings import MiniLMEmbedder
 from skills.profiles import ProfileSet
 from skills.vocabulary import SkillVocabulary, load_default_skills
-from workers.pool import ModelPool
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,7 @@ class Deployment:
     """Lazily built components; each is created once and shared (a service object)."""
 
     def __init__(self, settings: Settings, registry: ExpertRegistry | None = None) -> None:
+        RUNNERS.check(settings.runner)  # an unknown SYMOE_RUNNER fails before anything is built
         self.settings = settings
         self._registry = registry
 
@@ -83,24 +83,7 @@ class Deployment:
         return runner
 
     def _base_runner(self) -> Runner:
-        s = self.settings
-        if s.runner == "celery":
-            from workers.celery_app import make_celery_app
-
-            app = make_celery_app(
-                s.broker_url,
-                s.result_backend,
-                memory_budget_mb=s.memory_budget_mb,
-                visibility_timeout_s=s.broker_visibility_timeout_s,
-            )
-            return CeleryRunner(
-                app,
-                timeout_s=s.group_timeout_s,
-                retries=s.group_retries,
-                liveness_check_s=s.worker_heartbeat_s,
-            )
-        # in process, backends find their files where this deployment's settings say
-        return InProcessRunner(ModelPool(s.memory_budget_mb, s))
+        return RUNNERS.create(self.settings.runner, self.settings)
 
     @cached_property
     def runner(self) -> Runner:
@@ -110,28 +93,22 @@ class Deployment:
         return StageExecutor(runner or self.runner, self.registry)
 
     def tagger(self, name: str | None = None) -> Tagger:
-        name = name or self.settings.tagger
-        if name == EmbeddingTagger.name:
-            return EmbeddingTagger(self.vocabulary, top_n=self.settings.skills_per_query)
-        if name == LLMTagger.name:
-            taggers = self.registry.with_role("tagger")
-            if not taggers:
-                raise ConfigError("tagger 'llm' needs an expert with the tagger role")
-            return LLMTagger(self.vocabulary, taggers[0].name, samples=self.settings.tagger_samples)
-        raise ConfigError(f"unknown tagger {name!r} (known: embedding, llm)")
+        factory = TAGGERS.get(name or self.settings.tagger)  # an unknown name fails first
+        role = self.registry.with_role("tagger")
+        options = TaggerOptions(
+            skills_per_query=self.settings.skills_per_query,
+            samples=self.settings.tagger_samples,
+            expert=role[0].name if role else None,
+        )
+        return factory(self.vocabulary, options)
 
     def recruiter(self, profile: ProfileSet | None = None) -> Recruiter:
         s = self.settings
-        try:
-            cls = RECRUITERS[s.recruiter]
-        except KeyError:
-            raise ConfigError(
-                f"unknown recruiter {s.recruiter!r} (known: {', '.join(RECRUITERS)})"
-            ) from None
-        return cls(profile, s.seed, dynamic_k=s.dynamic_k, min_share=s.min_share)  # type: ignore[call-arg]
+        options = RecruiterOptions(dynamic_k=s.dynamic_k, min_share=s.min_share)
+        return RECRUITERS.create(s.recruiter, profile, s.seed, options)
 
     def aggregators(self) -> dict[str, AggregatorPolicy]:
-        return {name: cls() for name, cls in AGGREGATORS.items()}
+        return all_aggregators()
 
     def pipeline(self, tagger: str | None = None, runner: Runner | None = None) -> Pipeline:
         """A pipeline on `runner` (default: the deployment's own)."""

@@ -20,7 +20,6 @@ from pathlib import Path
 from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestrator.errors import ConfigError
 from workers.settings import WorkerSettings
 
 _DEFAULTS = Path(__file__).resolve().parent / "defaults"
@@ -86,6 +85,7 @@ class ExecutionSettings(BaseSettings):
 
     model_config = _ENV
 
+    # checked against RUNNERS when a Deployment is made (the runners build on these settings)
     runner: str = Field(default="inprocess", description="a name in RUNNERS: inprocess, celery")
     memory_budget_mb: int = Field(default=2048, ge=0)
 
@@ -115,17 +115,6 @@ class ExecutionSettings(BaseSettings):
         "arriving within this window into one group (0 = off)",
     )
     group_retries: int = Field(default=1, ge=0)
-
-    @field_validator("runner")
-    @classmethod
-    def _registered_runner(cls, value: str) -> str:
-        # imported here: the runners module builds on these settings
-        from orchestrator.runners import RUNNERS
-
-        try:
-            return RUNNERS.check(value)
-        except ConfigError as exc:  # pydantic reports a ValueError as the setting's error
-            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _heartbeat_fits(self) -> ExecutionSettings:

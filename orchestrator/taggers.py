@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.errors import ConfigError
 from orchestrator.scheduler import StageRequest
 from orchestrator.stages import StageExecutor
 from orchestrator.trace import SkillTagging
 from skills.tagging import keyword_prompt, parse_keywords, recurring_keywords
 from skills.vocabulary import SkillVocabulary
+from workers.registry import Registry
 from workers.types import GenerationParams, Prompt
+
+
+class TaggerOptions(BaseModel):
+    """What every registered tagger is built from, besides the vocabulary; each tagger reads
+    the fields it uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    skills_per_query: int = Field(default=3, ge=1, description="embedding: nearest skills kept")
+    samples: int = Field(default=3, ge=1, description="llm: keyword samples per question")
+    expert: str | None = Field(default=None, description="llm: the expert with the tagger role")
 
 
 class Tagger(ABC):
     name: str = ""
 
-    def __init__(self, vocabulary: SkillVocabulary, top_n: int = 3) -> None:
+    def __init__(self, vocabulary: SkillVocabulary, options: TaggerOptions | None = None) -> None:
         self.vocabulary = vocabulary
-        self.top_n = top_n
+        self.options = options or TaggerOptions()
 
     @abstractmethod
     def tag(
@@ -35,7 +50,8 @@ class EmbeddingTagger(Tagger):
         self, keys: list[str], questions: list[str], stages: StageExecutor
     ) -> list[SkillTagging]:
         out = []
-        for matches in self.vocabulary.nearest_skills(questions, top_n=self.top_n):
+        top_n = self.options.skills_per_query
+        for matches in self.vocabulary.nearest_skills(questions, top_n=top_n):
             kept = [m for m in matches if m.skill is not None]
             tagging = SkillTagging(
                 method=self.name,
@@ -53,13 +69,14 @@ class LLMTagger(Tagger):
     that recur are kept and mapped to the vocabulary (below the floor they are dropped)."""
 
     name = "llm"
+    max_skills = 5  # one per keyword the tagger may name
 
-    def __init__(
-        self, vocabulary: SkillVocabulary, expert: str, samples: int = 3, top_n: int = 5
-    ) -> None:
-        super().__init__(vocabulary, top_n)
-        self.expert = expert
-        self.samples = samples
+    def __init__(self, vocabulary: SkillVocabulary, options: TaggerOptions | None = None) -> None:
+        super().__init__(vocabulary, options)
+        if self.options.expert is None:
+            raise ConfigError("tagger 'llm' needs an expert with the tagger role")
+        self.expert = self.options.expert
+        self.samples = self.options.samples
 
     def tag(
         self, keys: list[str], questions: list[str], stages: StageExecutor
@@ -70,7 +87,7 @@ class LLMTagger(Tagger):
             for s in range(self.samples)
         ]
         # Sampling (temperature 0.7, a seed per sample slot) is what makes recurrence meaningful.
-        items = stages.run(
+        items = stages.run_stage(
             "tag", requests, lambda _: GenerationParams(max_tokens=32, temperature=0.7)
         )
         replies: dict[str, list[list[str]]] = {k: [] for k in keys}
@@ -86,17 +103,19 @@ class LLMTagger(Tagger):
                 if m.skill and m.skill not in tagging.skills:
                     tagging.skills.append(m.skill)
                     tagging.similarities[m.skill] = round(m.similarity, 4)
-            tagging.skills = tagging.skills[: self.top_n]
+            tagging.skills = tagging.skills[: self.max_skills]
             if not tagging.skills:
                 tagging.notes.append("tagger named no keyword that maps to the vocabulary")
             out.append(tagging)
         return out
 
 
-TAGGERS: dict[str, type[Tagger]] = {
-    EmbeddingTagger.name: EmbeddingTagger,
-    LLMTagger.name: LLMTagger,
-}
+# name (SYMOE_TAGGER, --tagger) -> class taking (vocabulary, TaggerOptions)
+TAGGERS: Registry[Tagger] = Registry(
+    "tagger",
+    {EmbeddingTagger.name: EmbeddingTagger, LLMTagger.name: LLMTagger},
+    error=ConfigError,
+)
 
 
 class PrecomputedTagger(Tagger):

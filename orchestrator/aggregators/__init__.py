@@ -10,10 +10,22 @@ from orchestrator.aggregators.base import (
 )
 from orchestrator.aggregators.llm import LLMAggregator
 from orchestrator.aggregators.vote import VoteAggregator, WeightedVoteAggregator
+from orchestrator.errors import InputError
+from workers.registry import Registry
 
-AGGREGATORS: dict[str, type[AggregatorPolicy]] = {
-    cls.name: cls for cls in (LLMAggregator, VoteAggregator, WeightedVoteAggregator)
-}
+# name (SYMOE_AGGREGATION, --aggregation, a request's `aggregation`) -> class taking nothing.
+# An unknown name is an InputError: a request or the CLI names it.
+AGGREGATORS: Registry[AggregatorPolicy] = Registry(
+    "aggregation",
+    {cls.name: cls for cls in (LLMAggregator, VoteAggregator, WeightedVoteAggregator)},
+    error=InputError,
+)
+
+
+def all_aggregators() -> dict[str, AggregatorPolicy]:
+    """One policy of each registered name (a pipeline holds them all: a request chooses)."""
+    return {name: AGGREGATORS.create(name) for name in AGGREGATORS}
+
 
 __all__ = [
     "AGGREGATORS",
@@ -21,4 +33,5 @@ __all__ = [
     "AggregationOutcome",
     "AggregatorPolicy",
     "ExpertAnswer",
+    "all_aggregators",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _refuse(exc: Exception) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code=2) from None
+
+
 def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Input and configuration problems end the command with one line and exit code 2."""
 
@@ -34,10 +39,33 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except (SymoeError, BackendError, ValueError) as exc:
-            err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            raise typer.Exit(code=2) from None
+            _refuse(exc)
 
     return wrapper
+
+
+def names_of(
+    check: Callable[[str], object], many: bool = False
+) -> Callable[[str | None], str | None]:
+    """A typer option callback: the value (each of a comma-separated list when `many`) must
+    pass `check`, a registry's check, whose error names the known names. A refused value
+    ends the command before it starts, the way `friendly_errors` ends it."""
+
+    def callback(value: str | None) -> str | None:
+        if value is not None:
+            try:
+                for name in value.split(",") if many else [value]:
+                    check(name.strip())
+            except (SymoeError, ValueError) as exc:
+                _refuse(exc)
+        return value
+
+    return callback
+
+
+def choices(names: Sequence[str]) -> str:
+    """Registered names as option help shows them."""
+    return " | ".join(names)
 
 
 FIELD_HELP = (

@@ -21,18 +21,21 @@ from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.aggregators import AGGREGATORS
 from orchestrator.benchmarks import GENERIC
 from orchestrator.cli.common import (
     FIELD_HELP,
+    choices,
     console,
     deployment,
     err_console,
     field_mapping,
     friendly_errors,
+    names_of,
 )
 from orchestrator.errors import InputError
 from orchestrator.eval.compare import compare, config_warnings, format_comparison
-from orchestrator.eval.config import METHOD_NAMES, EvalConfig
+from orchestrator.eval.config import METHODS, EvalConfig, check_tagger, tagger_names
 from orchestrator.eval.metrics import compute_metrics
 from orchestrator.eval.report import write_report
 from orchestrator.eval.runner import EvalRun
@@ -64,8 +67,9 @@ def run(
         None, help="generic without choices: letter | number | math | free (default: inferred)"
     ),
     methods: str = typer.Option(
-        "symoe,best-single,random-k,top-k,all-vote,self-consistency,oracle",
-        help=f"comma-separated, from: {', '.join(METHOD_NAMES)}",
+        ",".join(METHODS.names()),
+        help=f"comma-separated, from: {', '.join(METHODS.names())}",
+        callback=names_of(METHODS.check, many=True),
     ),
     seeds: str = typer.Option("0", help="comma-separated seeds, e.g. 0,1,2,3,4"),
     limit: int = typer.Option(None, min=1, help="first N items only"),
@@ -76,8 +80,16 @@ def run(
         "orchestrator/defaults/replay_experts.yaml = 22 recorded models",
     ),
     k: int = typer.Option(3, min=1, max=32),
-    tagger: str = typer.Option("embedding", help="embedding | llm | category (the item's subject)"),
-    aggregation: str = typer.Option("vote", help="symoe's aggregation: llm | vote | weighted_vote"),
+    tagger: str = typer.Option(
+        "embedding",
+        help=f"{choices(tagger_names())} (category: the item's subject)",
+        callback=names_of(check_tagger),
+    ),
+    aggregation: str = typer.Option(
+        "vote",
+        help=f"symoe's aggregation: {choices(AGGREGATORS.names())}",
+        callback=names_of(AGGREGATORS.check),
+    ),
     profile_split: str = typer.Option(
         None,
         help="validation split to build profiles on (default: train; generic: none); "

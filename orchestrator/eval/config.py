@@ -6,22 +6,56 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.benchmarks import GENERIC, is_generic_file
 from orchestrator.errors import InputError
+from orchestrator.recruiters import Recruiter
+from orchestrator.taggers import TAGGERS
+from workers.registry import Registry
 
-METHOD_NAMES = (
-    "symoe",
-    "best-single",
-    "random-k",
-    "top-k",
-    "all-vote",
-    "self-consistency",
-    "oracle",
+
+class Method(BaseModel):
+    """What a method name of the config becomes: a recruiter plus an aggregation."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    recruiter: Recruiter
+    aggregation: str
+    k: int
+    deterministic: bool = False
+    temperature: float | None = None
+    label: str = ""
+
+
+# name (--methods) -> function of (config, profile set, pool, seed) building the Method, in
+# eval/methods.py: imported on first use, since that module builds on this one.
+METHODS: Registry[Method] = Registry(
+    "method",
+    {
+        "symoe": "orchestrator.eval.methods:symoe",
+        "best-single": "orchestrator.eval.methods:best_single",
+        "random-k": "orchestrator.eval.methods:random_k",
+        "top-k": "orchestrator.eval.methods:top_k",
+        "all-vote": "orchestrator.eval.methods:all_vote",
+        "self-consistency": "orchestrator.eval.methods:self_consistency",
+        "oracle": "orchestrator.eval.methods:oracle",
+    },
+    error=InputError,
 )
-TAGGER_NAMES = ("embedding", "llm", "category")
+# the serving taggers, and one only evaluation has: the item's own subject as its skill
+EVAL_ONLY_TAGGERS = ("category",)
+
+
+def tagger_names() -> list[str]:
+    """What `symoe eval run --tagger` accepts."""
+    return [*TAGGERS.names(), *EVAL_ONLY_TAGGERS]
+
+
+def check_tagger(name: str) -> str:
+    return _known("tagger", name, tagger_names())
 
 
 class EvalConfig(BaseModel):
@@ -45,17 +79,17 @@ class EvalConfig(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        return [_known("method", name, METHOD_NAMES) for name in value]
+        return [METHODS.check(name) for name in value]
 
     @field_validator("tagger")
     @classmethod
     def _known_tagger(cls, value: str) -> str:
-        return _known("tagger", value, TAGGER_NAMES)
+        return check_tagger(value)
 
     @field_validator("aggregation")
     @classmethod
     def _known_aggregation(cls, value: str) -> str:
-        return _known("aggregation", value, list(AGGREGATORS))
+        return AGGREGATORS.check(value)
 
     @model_validator(mode="after")
     def _generic_profile_split(self) -> EvalConfig:

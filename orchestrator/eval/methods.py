@@ -1,25 +1,32 @@
-"""Evaluation methods: each is a recruiter plus an aggregation, run through the pipeline."""
+"""Evaluation methods: each is a recruiter plus an aggregation, run through the pipeline.
+
+Every method is built the same way, from (config, profile set, pool, seed); the names are
+registered in `METHODS` (eval/config.py, with `Method`), which imports these functions on
+first use."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from orchestrator.errors import InputError
-from orchestrator.eval.config import METHOD_NAMES, EvalConfig
-from orchestrator.recruiters import FixedRecruiter, RandomRecruiter, Recruiter, SymbolicRecruiter
+from orchestrator.eval.config import METHODS, EvalConfig, Method
+from orchestrator.recruiters import (
+    FixedRecruiter,
+    RandomRecruiter,
+    RecruiterOptions,
+    SymbolicRecruiter,
+)
 from skills.profiles import ProfileSet
 
-
-class Method(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str
-    recruiter: Recruiter
-    aggregation: str
-    k: int
-    deterministic: bool = False
-    temperature: float | None = None
-    label: str = ""
+__all__ = [
+    "Method",
+    "all_vote",
+    "best_single",
+    "build_method",
+    "oracle",
+    "random_k",
+    "ranked_by_validation",
+    "self_consistency",
+    "symoe",
+    "top_k",
+]
 
 
 def ranked_by_validation(profile: ProfileSet | None, pool: list[str]) -> list[str]:
@@ -32,33 +39,54 @@ def ranked_by_validation(profile: ProfileSet | None, pool: list[str]) -> list[st
 def build_method(
     name: str, config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int
 ) -> Method:
+    """The method registered as `name` (an unknown name: InputError naming the known ones)."""
+    return METHODS.create(name, config, profile, pool, seed)
+
+
+def _fixed(
+    name: str, profile: ProfileSet | None, seed: int, committee: list[str], **extra: object
+) -> Method:
+    """A fixed committee answering by majority vote."""
+    recruiter = FixedRecruiter(profile, seed, RecruiterOptions(committee=committee))
+    return Method(name=name, recruiter=recruiter, aggregation="vote", k=len(committee), **extra)
+
+
+def symoe(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
+    options = RecruiterOptions(dynamic_k=config.dynamic_k, min_share=config.min_share)
+    recruiter = SymbolicRecruiter(profile, seed, options)
+    return Method(name="symoe", recruiter=recruiter, aggregation=config.aggregation, k=config.k)
+
+
+def random_k(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
+    recruiter = RandomRecruiter(profile, seed)
+    return Method(name="random-k", recruiter=recruiter, aggregation="vote", k=config.k)
+
+
+def best_single(
+    config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int
+) -> Method:
     ranked = ranked_by_validation(profile, pool)
-    k = config.k
+    return _fixed("best-single", profile, seed, ranked[:1], deterministic=True)
 
-    def fixed(committee: list[str], **extra: object) -> Method:
-        """A fixed committee answering by majority vote."""
-        recruiter = FixedRecruiter(profile, seed, committee)
-        return Method(name=name, recruiter=recruiter, aggregation="vote", k=len(committee), **extra)
 
-    if name == "symoe":
-        recruiter: Recruiter = SymbolicRecruiter(
-            profile, seed, dynamic_k=config.dynamic_k, min_share=config.min_share
-        )
-        return Method(name=name, recruiter=recruiter, aggregation=config.aggregation, k=k)
-    if name == "random-k":
-        return Method(name=name, recruiter=RandomRecruiter(profile, seed), aggregation="vote", k=k)
-    if name == "best-single":
-        return fixed(ranked[:1], deterministic=True)
-    if name == "top-k":
-        return fixed(ranked[:k], deterministic=True)
-    if name == "all-vote":
-        return fixed(list(pool), deterministic=True)
-    if name == "self-consistency":
-        # k samples of the best single expert; sampled (temperature 0.7) where the backend
-        # samples, identical where it replays one recording.
-        return fixed(ranked[:1] * k, temperature=0.7)
-    if name == "oracle":
-        return fixed(
-            list(pool), deterministic=True, label="upper bound: right if any expert is right"
-        )
-    raise InputError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
+def top_k(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
+    ranked = ranked_by_validation(profile, pool)
+    return _fixed("top-k", profile, seed, ranked[: config.k], deterministic=True)
+
+
+def all_vote(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
+    return _fixed("all-vote", profile, seed, list(pool), deterministic=True)
+
+
+def self_consistency(
+    config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int
+) -> Method:
+    # k samples of the best single expert; sampled (temperature 0.7) where the backend
+    # samples, identical where it replays one recording.
+    best = ranked_by_validation(profile, pool)[:1]
+    return _fixed("self-consistency", profile, seed, best * config.k, temperature=0.7)
+
+
+def oracle(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
+    label = "upper bound: right if any expert is right"
+    return _fixed("oracle", profile, seed, list(pool), deterministic=True, label=label)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from orchestrator.recruiters.base import Recruiter, RecruitRequest
+from orchestrator.errors import ConfigError
+from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.recruiters.fixed import FixedRecruiter, RandomRecruiter
 from orchestrator.recruiters.symbolic import SymbolicRecruiter
+from workers.registry import Registry
 
-RECRUITERS: dict[str, type[Recruiter]] = {
-    SymbolicRecruiter.name: SymbolicRecruiter,
-}
-# Baselines for evaluation; not selectable as the serving recruiter.
-BASELINE_RECRUITERS: dict[str, type[Recruiter]] = {
-    FixedRecruiter.name: FixedRecruiter,
-    RandomRecruiter.name: RandomRecruiter,
-}
+# name (SYMOE_RECRUITER) -> class taking (profile set, seed, RecruiterOptions)
+RECRUITERS: Registry[Recruiter] = Registry(
+    "recruiter", {SymbolicRecruiter.name: SymbolicRecruiter}, error=ConfigError
+)
+# Baselines for evaluation, built the same way; not selectable as the serving recruiter.
+BASELINE_RECRUITERS: Registry[Recruiter] = Registry(
+    "baseline recruiter",
+    {FixedRecruiter.name: FixedRecruiter, RandomRecruiter.name: RandomRecruiter},
+    error=ConfigError,
+)
 
 __all__ = [
     "BASELINE_RECRUITERS",
@@ -22,5 +26,6 @@ __all__ = [
     "RandomRecruiter",
     "RecruitRequest",
     "Recruiter",
+    "RecruiterOptions",
     "SymbolicRecruiter",
 ]

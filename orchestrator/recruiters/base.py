@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.trace import Recruitment
 from skills.profiles import ProfileSet
@@ -17,12 +17,32 @@ class RecruitRequest(BaseModel):
     pool: list[str] = Field(min_length=1, description="experts allowed for this query")
 
 
+class RecruiterOptions(BaseModel):
+    """What every recruiter is built from, besides the profile set and seed; each recruiter
+    reads the fields it uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # bounds are the settings' and the CLI's to check, where a user gives the values
+    dynamic_k: float | None = Field(
+        default=None, description="symbolic: top-p weight mass in place of k"
+    )
+    min_share: float | None = Field(
+        default=None, description="symbolic: fold experts drawn in under this share"
+    )
+    temperature: float = Field(default=0.5, description="symbolic: competence softmax")
+    committee: list[str] | None = Field(default=None, description="fixed: the committee")
+
+
 class Recruiter(ABC):
     name: str = ""
 
-    def __init__(self, profile: ProfileSet | None, seed: int = 0) -> None:
+    def __init__(
+        self, profile: ProfileSet | None, seed: int = 0, options: RecruiterOptions | None = None
+    ) -> None:
         self.profile = profile
         self.seed = seed
+        self.options = options or RecruiterOptions()
 
     @abstractmethod
     def recruit(self, requests: list[RecruitRequest]) -> list[Recruitment]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from orchestrator.recruiters.base import Recruiter, RecruitRequest
+from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.trace import Recruitment
 from skills.profiles import ProfileSet
 
@@ -15,12 +15,12 @@ class FixedRecruiter(Recruiter):
     name = "fixed"
 
     def __init__(
-        self, profile: ProfileSet | None, seed: int = 0, committee: list[str] | None = None
+        self, profile: ProfileSet | None, seed: int = 0, options: RecruiterOptions | None = None
     ) -> None:
-        super().__init__(profile, seed)
-        if not committee:
+        super().__init__(profile, seed, options)
+        if not self.options.committee:
             raise ValueError("the fixed recruiter needs a committee")
-        self.committee = committee
+        self.committee = self.options.committee
 
     def recruit(self, requests: list[RecruitRequest]) -> list[Recruitment]:
         weight = 1.0 / len(set(self.committee))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from orchestrator.recruiters.base import Recruiter, RecruitRequest
+from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.recruiters.math import (
     candidate_weights,
     draw,
@@ -24,17 +24,12 @@ class SymbolicRecruiter(Recruiter):
     name = "symbolic"
 
     def __init__(
-        self,
-        profile: ProfileSet | None,
-        seed: int = 0,
-        dynamic_k: float | None = None,
-        min_share: float | None = None,
-        temperature: float = 0.5,
+        self, profile: ProfileSet | None, seed: int = 0, options: RecruiterOptions | None = None
     ) -> None:
-        super().__init__(profile, seed)
-        self.dynamic_k = dynamic_k
-        self.min_share = min_share
-        self.temperature = temperature
+        super().__init__(profile, seed, options)
+        self.dynamic_k = self.options.dynamic_k
+        self.min_share = self.options.min_share
+        self.temperature = self.options.temperature
 
     def _rng(self, key: str) -> random.Random:
         # Seeded by (seed, query key): a query draws the same experts alone or in any batch.

@@ -17,16 +17,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BrokerUnreachableError, RunnerClosedError
 from orchestrator.runners.base import GroupTextSink, Runner
 from orchestrator.scheduler import Group, GroupResult
+from workers.types import ModelSpec
 
 if TYPE_CHECKING:
     from celery import Celery
     from celery.result import AsyncResult
+
+    from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,28 @@ class CeleryRunner(Runner):
         self.lost_workers = 0  # attempts given up because their worker stopped beating
         self._cancelled = threading.Event()
 
-    def run(self, groups: list[Group], on_text: GroupTextSink | None = None) -> list[GroupResult]:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CeleryRunner:
+        """The registered factory (RUNNERS): a client of the configured broker."""
+        from workers.celery_app import make_celery_app
+
+        s = settings
+        app = make_celery_app(
+            s.broker_url,
+            s.result_backend,
+            memory_budget_mb=s.memory_budget_mb,
+            visibility_timeout_s=s.broker_visibility_timeout_s,
+        )
+        return cls(
+            app,
+            timeout_s=s.group_timeout_s,
+            retries=s.group_retries,
+            liveness_check_s=s.worker_heartbeat_s,
+        )
+
+    def run_groups(
+        self, groups: list[Group], on_text: GroupTextSink | None = None
+    ) -> list[GroupResult]:
         """Whole completions only: results come back through the result backend."""
         if not groups:
             return []
@@ -170,6 +195,16 @@ class CeleryRunner(Runner):
 
     def cancel(self) -> None:
         self._cancelled.set()
+
+    def check(self, experts: Sequence[ModelSpec]) -> dict[str, str]:
+        """The broker and result backend answer, and an expert's backend is known (the
+        workers load the models)."""
+        try:
+            self.check_reachable()
+            broker = "ok"
+        except Exception as exc:
+            broker = f"failed: {exc}"
+        return {"broker": broker, **super().check(experts)}
 
     def check_reachable(self) -> None:
         """Raise BrokerUnreachableError unless both the broker and result backend answer."""

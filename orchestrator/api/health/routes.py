@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from orchestrator.api.deps import CallerDep, ServicesDep
 from orchestrator.api.errors import ErrorResponse
-from orchestrator.runners import CeleryRunner, MicroBatchingRunner
 
 router = APIRouter(tags=["health"])
 keyed_schema_router = APIRouter()  # mounted by create_app unless api_public_docs
@@ -46,44 +45,14 @@ def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Read
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}: {exc}"
-    runner = services.runner
-    inner = runner.inner if isinstance(runner, MicroBatchingRunner) else runner
-    if isinstance(inner, CeleryRunner):
-        try:
-            inner.check_reachable()
-            checks["broker"] = "ok"
-        except Exception as exc:
-            checks["broker"] = f"failed: {exc}"
-    checks["experts"] = _expert_check(services)
+    # the runner knows what it depends on (a broker) and where the models load, so whether
+    # an enabled expert can load there
+    experts = [e.spec() for e in services.deployment.registry.all() if e.enabled]
+    checks.update(services.runner.check(experts))
     ready = all(v == "ok" for v in checks.values())
     if not ready:
         response.status_code = 503
     return Readiness(ready=ready, checks=checks)
-
-
-def _expert_check(services: ServicesDep) -> str:
-    """At least one enabled expert that can load: its backend's package is there and its
-    model can be found (`LLMBackend.check`); loading weights here would make the probe as
-    slow as a model load. Behind Celery the workers load the models, so only the backend
-    name is checked here."""
-    from workers.backends import backend_class, create_backend
-    from workers.types import BackendError
-
-    problems = []
-    deployment = services.deployment
-    local = deployment.settings.runner == "inprocess"
-    for expert in deployment.registry.all():
-        if not expert.enabled:
-            continue
-        try:
-            if local:
-                create_backend(expert.spec(**deployment.spec_options())).check()
-            else:
-                backend_class(expert.backend)
-            return "ok"
-        except BackendError as exc:
-            problems.append(f"{expert.name}: {exc}")
-    return "failed: no usable expert" + (f" ({'; '.join(problems)})" if problems else "")
 
 
 @router.get("/metrics", response_class=Response, responses={401: {"model": ErrorResponse}})
