@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from orchestrator.recruiters import RecruitRequest, SymbolicRecruiter
+from orchestrator.recruiters import RecruiterOptions, RecruitRequest, SymbolicRecruiter
 from orchestrator.recruiters.math import (
     candidate_weights,
     fold_rare,
@@ -101,7 +101,7 @@ def test_dynamic_k_takes_experts_until_the_mass_is_reached() -> None:
     assert top_p({"a": 0.5, "b": 0.3, "c": 0.2}, p=0.7, max_k=3) == ["a", "b"]
     assert top_p({"a": 0.9, "b": 0.1}, p=0.7, max_k=3) == ["a"]
     assert top_p({"a": 0.4, "b": 0.3, "c": 0.3}, p=1.0, max_k=2) == ["a", "b"]
-    recruiter = SymbolicRecruiter(_profile(), dynamic_k=0.9)
+    recruiter = SymbolicRecruiter(_profile(), options=RecruiterOptions(dynamic_k=0.9))
     (plan,) = recruiter.recruit(
         [RecruitRequest(key="q", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])]
     )
@@ -115,7 +115,7 @@ def test_min_share_folds_rare_experts_into_frequent_ones() -> None:
     assert set(replaced) == {"c"}
     assert folded[:9] == rows[:9]
     assert "c" not in {n for row in folded for n in row}
-    recruiter = SymbolicRecruiter(_profile(), min_share=0.2)
+    recruiter = SymbolicRecruiter(_profile(), options=RecruiterOptions(min_share=0.2))
     reqs = [
         RecruitRequest(key=f"q{i}", skills=["algebra", "geometry"], k=3, pool=["A", "B", "C"])
         for i in range(50)
