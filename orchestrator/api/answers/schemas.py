@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from orchestrator.aggregators import AGGREGATORS
+from orchestrator.errors import InputError
 from orchestrator.trace import Trace
+
+
+def _registered_aggregation(name: str) -> str:
+    try:
+        return AGGREGATORS.check(name)
+    except InputError as exc:  # a 422 on the field, with the registry's message
+        raise PydanticCustomError("unknown_name", "{message}", {"message": str(exc)}) from None
+
+
+# the names AGGREGATORS lists; the OpenAPI schema shows them as the field's enum
+AggregationName = Annotated[
+    str,
+    AfterValidator(_registered_aggregation),
+    WithJsonSchema({"type": "string", "enum": AGGREGATORS.names()}),
+]
 
 
 class AnswerOptions(BaseModel):
@@ -23,7 +41,9 @@ class AnswerOptions(BaseModel):
         default=None, min_length=1, description="candidate experts (default: all enabled)"
     )
     aggregator: str | None = Field(default=None, description="aggregator expert")
-    aggregation: Literal["llm", "vote", "weighted_vote"] | None = None
+    aggregation: AggregationName | None = Field(
+        default=None, description="how the experts' answers are merged (default: the server's)"
+    )
     retrieval: Literal["auto", "never"] | None = Field(
         default=None, description="retrieval gate policy (no retriever is configured yet)"
     )
