@@ -130,13 +130,13 @@ def guarded(
         with TestClient(app, raise_server_exceptions=False) as client:
             runner = client.app.state.services.runner  # type: ignore[attr-defined]
             calls: list[object] = []
-            run = runner.run
+            run = runner.run_groups
 
             def recording_run(*args: Any, **kwargs: Any) -> Any:
                 calls.append(args)
                 return run(*args, **kwargs)
 
-            runner.run = recording_run
+            runner.run_groups = recording_run
             headers = {"Authorization": f"Bearer {new_key(client, 'admin')}"}
             yield Guarded(client, headers, calls)
 

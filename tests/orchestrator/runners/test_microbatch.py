@@ -93,8 +93,8 @@ def test_a_full_bucket_flushes_without_waiting_and_params_keep_groups_apart() ->
     inner = _Recording()
     runner = MicroBatchingRunner(inner, window_s=60, max_group=3)  # only size can flush
     with ThreadPoolExecutor(2) as executor:
-        first = executor.submit(runner.run, [_group("x", 1)])
-        second = executor.submit(runner.run, [_group("y", 2)])
+        first = executor.submit(runner.run_groups, [_group("x", 1)])
+        second = executor.submit(runner.run_groups, [_group("y", 2)])
         x, y = first.result(timeout=5)[0], second.result(timeout=5)[0]
     assert len(inner.groups) == 1 and len(inner.groups[0].requests) == 3
     assert {x.item_errors[0], y.item_errors[0]} == {"item x0", "item y0"}
