@@ -52,14 +52,14 @@ def groups(n: int, experts: int, prompts: int) -> list[Group]:
 
 
 def measure(runner: Runner, work: list[Group]) -> dict[str, float]:
-    runner.run(work[:4])  # warm: load models, open connections
+    runner.run_groups(work[:4])  # warm: load models, open connections
     per_group = []
     for g in work:
         started = time.perf_counter()
-        runner.run([g])
+        runner.run_groups([g])
         per_group.append(time.perf_counter() - started)
     started = time.perf_counter()
-    results = runner.run(work)
+    results = runner.run_groups(work)
     stage_s = time.perf_counter() - started
     assert all(r.error is None for r in results)
     return {

@@ -75,9 +75,7 @@ class Workers:
 
         def answering() -> str | None:
             replies = self.runner.app.control.ping(timeout=0.5) or []
-            return next(
-                (h for r in replies for h in r if h.startswith(f"symoe-{proc.pid}@")), None
-            )
+            return next((h for r in replies for h in r if h.startswith(f"symoe-{proc.pid}@")), None)
 
         self.procs[wait_for(answering, "worker answering a ping", 120)] = proc
 
@@ -90,9 +88,7 @@ class Workers:
 
 
 def trial(runner: CeleryRunner, workers: Workers, delay_s: float) -> dict[str, float]:
-    spec = ModelSpec(
-        name=EXPERT, backend="scripted", model=EXPERT, options={"delay_s": delay_s}
-    )
+    spec = ModelSpec(name=EXPERT, backend="scripted", model=EXPERT, options={"delay_s": delay_s})
     group = Group(
         stage="experts",
         spec=spec,
@@ -100,7 +96,7 @@ def trial(runner: CeleryRunner, workers: Workers, delay_s: float) -> dict[str, f
         requests=[StageRequest(key="q", expert=EXPERT, prompt=Prompt.user(QUESTION))],
     )
     results: list[GroupResult] = []
-    thread = threading.Thread(target=lambda: results.extend(runner.run([group])))
+    thread = threading.Thread(target=lambda: results.extend(runner.run_groups([group])))
     thread.start()
     (host, *_) = wait_for(lambda: list(started_on(runner).values()), "group started", WAIT_S)
     workers.kill(host)

@@ -6,12 +6,15 @@ import logging
 from functools import cached_property
 
 from orchestrator.aggregators import AggregatorPolicy, all_aggregators
+from orchestrator.answering import AnsweringService, ObserveBatch
 from orchestrator.db.engine import make_engine, migrate, session_factory
 from orchestrator.db.stores import Stores
 from orchestrator.errors import ConfigError
+from orchestrator.execution import PlanExecutor
 from orchestrator.experts import ExpertRegistry, load_experts
-from orchestrator.pipeline import Pipeline
+from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
+from orchestrator.retrieval import GATES, RetrievalGate
 from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
@@ -110,16 +113,37 @@ class Deployment:
     def aggregators(self) -> dict[str, AggregatorPolicy]:
         return all_aggregators()
 
-    def pipeline(self, tagger: str | None = None, runner: Runner | None = None) -> Pipeline:
-        """A pipeline on `runner` (default: the deployment's own)."""
+    def gate(self, profile: ProfileSet | None = None) -> RetrievalGate:
+        return GATES.create(self.settings.retrieval_gate, profile)
+
+    def planner(self, tagger: str | None = None) -> Planner:
+        """A planner over the active profile set."""
         profile = self.profile
-        return Pipeline(
+        return Planner(
             registry=self.registry,
             tagger=self.tagger(tagger),
+            gate=self.gate(profile),
             recruiter=self.recruiter(profile),
             aggregators=self.aggregators(),
-            new_stages=lambda: self.new_stages(runner),
             profile=profile,
+        )
+
+    def plan_executor(self, runner: Runner | None = None) -> PlanExecutor:
+        """Execution on `runner` (default: the deployment's own)."""
+        return PlanExecutor(self.registry, self.aggregators(), lambda: self.new_stages(runner))
+
+    def answering(
+        self,
+        tagger: str | None = None,
+        runner: Runner | None = None,
+        observe: ObserveBatch | None = None,
+    ) -> AnsweringService:
+        """The answering service that stores every batch it answers in the database."""
+        return AnsweringService(
+            self.planner(tagger),
+            self.plan_executor(runner),
+            self.stores.traces.save_batch,
+            observe,
         )
 
     def close(self) -> None:

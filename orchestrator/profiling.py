@@ -60,7 +60,7 @@ def build_profile_set(
             for e in experts
         ]
         by_id = {i.id: i for i in part}
-        for result in stages.run("experts", requests, params):
+        for result in stages.run_stage("experts", requests, params):
             item = by_id[result.request.key]
             text = result.completion.text if result.completion else ""
             correct = is_correct(extract(text, item.fmt), item.answer, item.fmt)
@@ -121,7 +121,7 @@ def _benchmark_aggregators(
         for agg in aggregators
     ]
     right: dict[str, int] = dict.fromkeys(aggregators, 0)
-    for result in stages.run("aggregate", requests, params):
+    for result in stages.run_stage("aggregate", requests, params):
         item = by_id[result.request.key]
         text = result.completion.text if result.completion else ""
         right[result.request.expert] += is_correct(extract(text, item.fmt), item.answer, item.fmt)

@@ -134,6 +134,9 @@ class PlanRow(Base):
     skills: Mapped[list[str]] = mapped_column(JSON)
     drawn: Mapped[list[str]] = mapped_column(JSON)
     aggregator: Mapped[str | None] = mapped_column(String(64))
+    # The RetrievalDecision and the TraceEvents (admin statistics count the events).
+    retrieval: Mapped[Json | None] = mapped_column(JSON, nullable=True)
+    events: Mapped[list[Json] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelCallRow(Base):

@@ -104,7 +104,7 @@ def test_a_killed_workers_group_is_sent_again_with_the_defaults_and_runs_once(
     app = runner.app
     groups = [_group(e) for e in experts]
     results: list[GroupResult] = []
-    thread = threading.Thread(target=lambda: results.extend(runner.run(groups)))
+    thread = threading.Thread(target=lambda: results.extend(runner.run_groups(groups)))
 
     log = tmp_path / "worker.log"
     first = start_worker(env, log)

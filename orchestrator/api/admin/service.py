@@ -1,5 +1,6 @@
 """What /v1/admin does: expert changes land in the database and in the live registry the
-pipeline reads (so the next request sees them), profile-set activation rebuilds the pipeline,
+planner reads (so the next request sees them), profile-set activation rebuilds the answering
+service,
 keys go through the KeyStore, and recruitment statistics are counted from stored traces.
 
 Experts at restart: the database keeps every change, but for an expert that experts.yaml
@@ -12,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,22 +27,18 @@ from orchestrator.api.admin.schemas import (
 )
 from orchestrator.api.errors import ApiError
 from orchestrator.db.experts import DuplicateExpertError
-from orchestrator.db.keys import ApiKeyInfo, CreatedKey
+from orchestrator.db.keys import ApiKeyInfo, CreatedKey, KeyStore
 from orchestrator.db.profile_sets import ProfileSetInfo
 from orchestrator.db.traces import PlanDigest
 from orchestrator.errors import InputError, UnknownExpertError
 from orchestrator.experts import Expert
+from orchestrator.factory import Deployment
 from skills.profiles import ProfileSet
-
-if TYPE_CHECKING:
-    from orchestrator.api.services import ApiServices
 
 log = logging.getLogger(__name__)
 
 MASK = "***"
 _SECRET_SUFFIXES = ("api_key", "apikey", "secret", "token", "password", "authorization")
-# Written by Pipeline._aggregate when the aggregator's call failed and a vote answered.
-_AGGREGATOR_FAILED = "aggregator failed"
 
 
 def masked(expert: Expert) -> Expert:
@@ -69,8 +67,15 @@ class AdminService:
     """One per API process. Its lock keeps the database and the registry changing in the
     same order when two admins edit at once."""
 
-    def __init__(self, services: ApiServices) -> None:
-        self._services = services
+    def __init__(
+        self,
+        deployment: Deployment,
+        keys: Callable[[], KeyStore],
+        rebuild: Callable[[], None],
+    ) -> None:
+        self._deployment = deployment
+        self._keys = keys  # built on first use
+        self._rebuild = rebuild  # a new answering service over the active profile set
         self._lock = threading.Lock()
 
     # -- experts ----------------------------------------------------------------------------
@@ -78,9 +83,9 @@ class AdminService:
     def load_stored_experts(self) -> None:
         """At start-up, after experts.yaml is synced: apply the database's `enabled` flags
         and register the experts created through the API."""
-        registry = self._services.deployment.registry
+        registry = self._deployment.registry
         with self._lock:
-            for config, created in self._services.deployment.stores.experts.stored_experts():
+            for config, created in self._deployment.stores.experts.stored_experts():
                 name = str(config.get("name"))
                 try:
                     known = registry.get(name)
@@ -97,13 +102,13 @@ class AdminService:
                         log.warning("stored expert %r not loaded: %s", name, exc.errors()[0])
 
     def list_experts(self) -> list[Expert]:
-        return [masked(e) for e in self._services.deployment.registry.all()]
+        return [masked(e) for e in self._deployment.registry.all()]
 
     def get_expert(self, name: str) -> Expert:
-        return masked(self._services.deployment.registry.get(name))
+        return masked(self._deployment.registry.get(name))
 
     def create_expert(self, expert: Expert) -> Expert:
-        registry = self._services.deployment.registry
+        registry = self._deployment.registry
         with self._lock:
             try:
                 registry.get(expert.name)
@@ -112,7 +117,7 @@ class AdminService:
             else:
                 raise ApiError(409, f"expert {expert.name!r} already exists", code="expert_exists")
             try:
-                self._services.deployment.stores.experts.add_expert(expert)
+                self._deployment.stores.experts.add_expert(expert)
             except DuplicateExpertError:
                 raise ApiError(
                     409,
@@ -124,7 +129,7 @@ class AdminService:
         return masked(expert)
 
     def update_expert(self, name: str, patch: ExpertUpdate) -> Expert:
-        registry = self._services.deployment.registry
+        registry = self._deployment.registry
         with self._lock:
             current = registry.get(name)
             data = current.model_dump()
@@ -134,57 +139,55 @@ class AdminService:
             if isinstance(changes.get("options"), dict):
                 changes["options"] = _merged_options(current.options, changes["options"])
             expert = _validated({**data, **changes})
-            self._services.deployment.stores.experts.update_expert(expert)
+            self._deployment.stores.experts.update_expert(expert)
             registry.put(expert, new=False)
         return masked(expert)
 
     def set_enabled(self, name: str, enabled: bool) -> Expert:
-        registry = self._services.deployment.registry
+        registry = self._deployment.registry
         with self._lock:
             expert = registry.get(name).model_copy(update={"enabled": enabled})
-            self._services.deployment.stores.experts.set_expert_enabled(name, enabled)
+            self._deployment.stores.experts.set_expert_enabled(name, enabled)
             registry.put(expert, new=False)
         return masked(expert)
 
     # -- profile sets -----------------------------------------------------------------------
 
     def list_profile_sets(self) -> list[ProfileSetInfo]:
-        return self._services.deployment.stores.profile_sets.list_profile_sets()
+        return self._deployment.stores.profile_sets.list_profile_sets()
 
     def get_profile_set(self, name: str, version: int | None) -> ProfileSet:
         try:
-            return self._services.deployment.stores.profile_sets.get_profile_set(name, version)
+            return self._deployment.stores.profile_sets.get_profile_set(name, version)
         except InputError as exc:
             raise ApiError(404, str(exc), code="unknown_profile_set") from None
 
     def activate_profile_set(self, name: str, version: int | None) -> ProfileSetInfo:
-        """Activate the set and rebuild the pipeline over it: requests that start afterwards
-        are recruited with it, requests in flight finish with the old one."""
+        """Activate the set and rebuild the answering service over it: requests that start
+        afterwards are recruited with it, requests in flight finish with the old one."""
         with self._lock:
             try:
-                ps = self._services.deployment.stores.profile_sets.activate_profile_set(
-                    name, version
-                )
+                ps = self._deployment.stores.profile_sets.activate_profile_set(name, version)
             except InputError as exc:
                 raise ApiError(404, str(exc), code="unknown_profile_set") from None
-            self._services.rebuild_pipeline()
-        infos = self._services.deployment.stores.profile_sets.list_profile_sets()
+            self._rebuild()
+        infos = self._deployment.stores.profile_sets.list_profile_sets()
         return next(i for i in infos if (i.name, i.version) == (ps.name, ps.version))
 
     # -- API keys ---------------------------------------------------------------------------
 
     def create_key(self, name: str, role: str) -> CreatedKey:
         try:
-            return self._services.keys.create(name, role)
+            return self._keys().create(name, role)
         except InputError as exc:
             raise ApiError(422, str(exc), param="name") from None
 
     def list_keys(self) -> list[ApiKeyInfo]:
-        return self._services.keys.list()
+        return self._keys().list()
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
         try:
-            return self._services.keys.revoke(key_id)
+            return self._keys().revoke(key_id)
         except LookupError as exc:
             raise ApiError(404, str(exc), code="unknown_api_key") from None
 
@@ -196,8 +199,8 @@ class AdminService:
                 since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
             except OverflowError:
                 raise ApiError(422, "since: out of range in UTC", param="since") from None
-        digests = self._services.deployment.stores.traces.plan_digests(since, limit)
-        registered = [e.name for e in self._services.deployment.registry.all()]
+        digests = self._deployment.stores.traces.plan_digests(since, limit)
+        registered = [e.name for e in self._deployment.registry.all()]
         return count_recruitment(digests, registered, since, limit)
 
 
@@ -238,8 +241,7 @@ def count_recruitment(
         replacements.update(n for slot, n in answered if slot >= len(d.drawn) or d.drawn[slot] != n)
         if d.aggregator is not None:
             aggregator[d.aggregator] += 1
-            if any(note.startswith(_AGGREGATOR_FAILED) for note in d.notes):
-                aggregator_errors[d.aggregator] += 1
+            aggregator_errors[d.aggregator] += d.aggregator_failed
         skills.update(set(d.skills))
     total_draws = sum(drawn.values())
     seen = {*drawn, *candidate, *aggregator, *replacements}

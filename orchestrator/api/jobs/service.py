@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 
 import anyio
 
-from orchestrator.api.answers.service import batch_options
+from orchestrator.api.answers.service import api_batch_options
 from orchestrator.api.errors import ApiError
 from orchestrator.api.jobs.schemas import FINISHED, JobDetail, JobRequest
 from orchestrator.api.services import ApiServices
 from orchestrator.db.jobs import IdempotencyKeyTaken, JobProgress, JobStore, JobSummary, StoredJob
 from orchestrator.db.keys import ApiKeyInfo
-from orchestrator.pipeline import Query
+from orchestrator.plan import Query
 
 EVENT_POLL_S = 0.2
 
@@ -51,8 +51,8 @@ def submit_job(
         existing = store.find_idempotent(caller.id, idempotency_key)
         if existing is not None:
             return _replayed(existing, idempotency_key, digest), False
-    options = batch_options(services, body)
-    services.pipeline.validate([Query(text=q) for q in body.questions], options)
+    options = api_batch_options(services.settings, body)
+    services.answering.validate([Query(text=q) for q in body.questions], options)
     request = {
         "options": body.model_dump(mode="json", exclude={"questions"}),
         "batch_options": options.model_dump(mode="json"),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from orchestrator.pipeline import BatchOptions, Query
 from sqlalchemy import Engine, text
 
 from orchestrator.db import DuplicateBatchError, Stores, TraceStore
 from orchestrator.errors import InputError
+from orchestrator.plan import BatchOptions, Query
 from orchestrator.trace import (
     BatchReport,
     ModelCall,
@@ -17,7 +17,7 @@ from orchestrator.trace import (
     StageTiming,
     Trace,
 )
-from tests.orchestrator.conftest import PipelineFactory, scripted_expert
+from tests.orchestrator.conftest import AnsweringFactory, scripted_expert
 from tests.orchestrator.db.conftest import row_counts
 
 STAGES = [
@@ -157,12 +157,12 @@ def test_tokens_and_status_are_stored_flat(store: TraceStore, engine: Engine) ->
 
 
 def test_a_model_answer_with_nul_is_stored_with_a_replacement(
-    store: TraceStore, make_pipeline: PipelineFactory
+    store: TraceStore, make_answering: AnsweringFactory
 ) -> None:
     """A model's NUL must not lose the batch: the completion carries U+FFFD in its place."""
-    pipeline, _ = make_pipeline([scripted_expert("a", default="The answer is (B).\x00 done")])
+    pipeline, _ = make_answering([scripted_expert("a", default="The answer is (B).\x00 done")])
     question = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
-    report = pipeline.run([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
+    report = pipeline.answer([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
     store.save_batch(report)
     loaded = store.get_trace(report.traces[0].query_id)
     assert loaded is not None
