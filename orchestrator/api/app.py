@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         services = ApiServices(settings, deployment)
         services.deployment.stores  # noqa: B018 - migrate and sync experts before serving
         services.admin.load_stored_experts()  # enabled flags, experts created over the API
-        app.state.services = services
+        services.publish(app.state)
         services.jobs.start()  # requeues jobs a stopped server left running
         try:
             yield

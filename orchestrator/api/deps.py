@@ -1,5 +1,7 @@
-"""Dependencies for the routes, as `Annotated` aliases: the services, the caller's key, and
-the admin requirement. Every endpoint but /healthz declares one of the key dependencies."""
+"""The dependencies every feature shares, as `Annotated` aliases: the caller's key and the
+admin requirement. Every endpoint but /healthz declares one of them. Each feature reads its
+own service from `app.state` in its own routes module (create_app puts them there), so no
+feature imports the container that builds them (api/services.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +10,26 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from orchestrator.api.auth.ratelimit import RateLimiter
 from orchestrator.api.errors import ApiError
-from orchestrator.api.services import ApiServices
-from orchestrator.db.keys import ApiKeyInfo
+from orchestrator.db.keys import ApiKeyInfo, KeyStore
 
 
 # The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
 # one hop per dependency per request, which costs more than these few microseconds of work
 # (the key check reads the database only on a cache miss, every few seconds per key).
-async def get_services(request: Request) -> ApiServices:
-    services: ApiServices = request.app.state.services
-    return services
+async def get_keys(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
 
 
-ServicesDep = Annotated[ApiServices, Depends(get_services)]
+async def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
 def _presented_key(request: Request) -> str | None:
@@ -32,21 +40,21 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-async def current_key(request: Request, services: ServicesDep) -> ApiKeyInfo:
+async def current_key(request: Request, keys: KeysDep, limiter: LimiterDep) -> ApiKeyInfo:
     """The caller's key: 401 when missing, unknown or revoked; 429 over the rate limit."""
     presented = _presented_key(request)
     if presented is None:
         raise ApiError(
             401, "missing API key: send 'Authorization: Bearer <key>'", code="missing_api_key"
         )
-    info = services.keys.verify(presented)
+    info = keys.verify(presented)
     if info is None:
         raise ApiError(401, "invalid or revoked API key", code="invalid_api_key")
-    retry_after = services.limiter.check(info.id)
+    retry_after = limiter.check(info.id)
     if retry_after is not None:
         raise ApiError(
             429,
-            f"rate limit of {services.limiter.per_minute} requests per minute reached; "
+            f"rate limit of {limiter.per_minute} requests per minute reached; "
             f"retry in {retry_after:g}s",
             code="rate_limit_exceeded",
             headers={"Retry-After": str(math.ceil(retry_after))},  # whole seconds (RFC 9110)

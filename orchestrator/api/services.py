@@ -12,11 +12,15 @@ from __future__ import annotations
 import threading
 import time
 from functools import cached_property
+from typing import Any
 
 from orchestrator.answering import AnsweringService
 from orchestrator.api.admin.service import AdminService
+from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.auth.ratelimit import RateLimiter
+from orchestrator.api.health.service import HealthService
 from orchestrator.api.jobs.executor import JobExecutor
+from orchestrator.api.jobs.service import JobsService
 from orchestrator.api.metrics import Metrics
 from orchestrator.api.openai.serving import OpenAIServing
 from orchestrator.db.keys import KeyStore
@@ -68,6 +72,26 @@ class ApiServices:
             chunk_size=self.settings.api_job_chunk_size,
             lease_s=self.settings.api_job_lease_s,
         )
+
+    @cached_property
+    def job_service(self) -> JobsService:
+        return JobsService(self.jobs, lambda: self.answering, self.settings, self.metrics)
+
+    @cached_property
+    def answers(self) -> AnswersService:
+        return AnswersService(lambda: self.answering, self.settings, self.metrics)
+
+    @cached_property
+    def health(self) -> HealthService:
+        stores = self.deployment.stores
+        return HealthService(stores.sessions, self.deployment.registry, self.runner)
+
+    def publish(self, state: Any) -> None:
+        """Put each feature's service on the app's state, where its routes read it."""
+        state.services = self  # for tests and the lifespan's close
+        state.keys, state.limiter, state.metrics = self.keys, self.limiter, self.metrics
+        state.answers, state.jobs, state.openai = self.answers, self.job_service, self.openai
+        state.admin, state.health = self.admin, self.health
 
     @cached_property
     def openai(self) -> OpenAIServing:

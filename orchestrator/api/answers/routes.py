@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 
 from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
-from orchestrator.api.answers.service import api_batch_options
-from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.answers.service import AnswersService
+from orchestrator.api.deps import CallerDep
 from orchestrator.api.errors import ApiError, ErrorResponse
-from orchestrator.plan import Query
 
 router = APIRouter(prefix="/v1", tags=["answers"])
+
+
+async def get_answers(request: Request) -> AnswersService:
+    answers: AnswersService = request.app.state.answers
+    return answers
+
+
+AnswersDep = Annotated[AnswersService, Depends(get_answers)]
 
 
 @router.post(
@@ -18,17 +27,11 @@ router = APIRouter(prefix="/v1", tags=["answers"])
     response_model=AnswerResponse,
     responses={code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)},
 )
-def create_answer(body: AnswerRequest, caller: CallerDep, services: ServicesDep) -> Response:
+def create_answer(body: AnswerRequest, caller: CallerDep, answers: AnswersDep) -> Response:
     """Answer one question with a recruited committee; returns the answer and its trace."""
     if not body.question.strip():
         raise ApiError(422, "question: must not be blank", param="question")
-    options = api_batch_options(services.settings, body)
-    services.metrics.queue_depth.inc()
-    try:
-        report = services.answering.answer([Query(text=body.question)], options)
-    finally:
-        services.metrics.queue_depth.dec()
-    trace = report.traces[0]
+    trace = answers.answer(body).traces[0]
     answer = AnswerResponse(
         answer=trace.answer, extracted_answer=trace.extracted_answer, error=trace.error, trace=trace
     )

@@ -4,16 +4,33 @@ expert that can load), /metrics (Prometheus text format) and, when the docs are 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 
-from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.deps import CallerDep
 from orchestrator.api.errors import ErrorResponse
+from orchestrator.api.health.service import HealthService
+from orchestrator.api.metrics import Metrics
 
 router = APIRouter(tags=["health"])
 keyed_schema_router = APIRouter()  # mounted by create_app unless api_public_docs
+
+
+async def get_health(request: Request) -> HealthService:
+    health: HealthService = request.app.state.health
+    return health
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+HealthDep = Annotated[HealthService, Depends(get_health)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 class Health(BaseModel):
@@ -36,19 +53,9 @@ def healthz() -> Health:
     response_model=Readiness,
     responses={401: {"model": ErrorResponse}, 503: {"model": Readiness}},
 )
-def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Readiness:
+def readyz(caller: CallerDep, health: HealthDep, response: Response) -> Readiness:
     """Whether the database, the broker (in distributed mode) and an expert are usable."""
-    checks: dict[str, str] = {}
-    try:
-        with services.deployment.stores.sessions() as session:
-            session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"failed: {type(exc).__name__}: {exc}"
-    # the runner knows what it depends on (a broker) and where the models load, so whether
-    # an enabled expert can load there
-    experts = [e.spec() for e in services.deployment.registry.all() if e.enabled]
-    checks.update(services.runner.check(experts))
+    checks = health.checks()
     ready = all(v == "ok" for v in checks.values())
     if not ready:
         response.status_code = 503
@@ -56,9 +63,9 @@ def readyz(caller: CallerDep, services: ServicesDep, response: Response) -> Read
 
 
 @router.get("/metrics", response_class=Response, responses={401: {"model": ErrorResponse}})
-def metrics(caller: CallerDep, services: ServicesDep) -> Response:
+def metrics(caller: CallerDep, metrics: MetricsDep) -> Response:
     """Prometheus metrics: requests, latency, model loads, queue depth, tokens."""
-    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 @keyed_schema_router.get("/openapi.json", include_in_schema=False)

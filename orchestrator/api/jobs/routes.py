@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
-from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.deps import CallerDep
 from orchestrator.api.errors import ErrorResponse
 from orchestrator.api.jobs.schemas import JobDetail, JobRequest
-from orchestrator.api.jobs.service import (
-    cancel_job,
-    job_detail,
-    owned_job,
-    progress_events,
-    submit_job,
-)
+from orchestrator.api.jobs.service import JobsService, progress_events
 from orchestrator.db.jobs import JobSummary
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
+
+
+async def get_jobs(request: Request) -> JobsService:
+    jobs: JobsService = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobsService, Depends(get_jobs)]
 
 
 def _errors(*codes: int, ok: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
@@ -50,12 +52,12 @@ _EVENTS: dict[str, Any] = {
 def create_job(
     body: JobRequest,
     caller: CallerDep,
-    services: ServicesDep,
+    jobs: JobsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> JobSummary:
     """Queue many questions as one job; returns the job at once (202)."""
-    job, created = submit_job(services, caller, body, idempotency_key)
+    job, created = jobs.submit(caller, body, idempotency_key)
     if not created:
         response.status_code = 200
     return job
@@ -69,12 +71,12 @@ def create_job(
 def get_job(
     job_id: str,
     caller: CallerDep,
-    services: ServicesDep,
+    jobs: JobsDep,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="first item to return")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="items to return")] = 1000,
 ) -> JobDetail:
     """A job's status, progress and its items' answers (paged by offset and limit)."""
-    return job_detail(services, caller, job_id, offset, limit)
+    return jobs.detail(caller, job_id, offset, limit)
 
 
 @router.get(
@@ -83,10 +85,10 @@ def get_job(
     response_model=None,
     responses=_errors(401, 404, 429, ok=_EVENTS),
 )
-def job_events(job_id: str, caller: CallerDep, services: ServicesDep) -> EventSourceResponse:
+def job_events(job_id: str, caller: CallerDep, jobs: JobsDep) -> EventSourceResponse:
     """Stream a job's progress as server-sent events until it finishes."""
-    owned_job(services, caller, job_id)
-    return EventSourceResponse(progress_events(services.jobs.store, job_id))
+    jobs.owned(caller, job_id)
+    return EventSourceResponse(progress_events(jobs.store, job_id))
 
 
 @router.delete(
@@ -94,6 +96,6 @@ def job_events(job_id: str, caller: CallerDep, services: ServicesDep) -> EventSo
     response_model=JobSummary,
     responses=_errors(401, 404, 409, 429),
 )
-def delete_job(job_id: str, caller: CallerDep, services: ServicesDep) -> JobSummary:
+def delete_job(job_id: str, caller: CallerDep, jobs: JobsDep) -> JobSummary:
     """Cancel a queued or running job; its unanswered items are cancelled."""
-    return cancel_job(services, caller, job_id)
+    return jobs.cancel(caller, job_id)

@@ -1,15 +1,15 @@
-"""Routes of the OpenAI-compatible API: thin handlers over `ApiServices.openai`."""
+"""Routes of the OpenAI-compatible API: thin handlers over `OpenAIServing`."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api.deps import CallerDep, ServicesDep
+from orchestrator.api.deps import CallerDep
 from orchestrator.api.errors import ApiError, ErrorResponse, error_response
 from orchestrator.api.openai.protocol import (
     ChatCompletionRequest,
@@ -17,10 +17,18 @@ from orchestrator.api.openai.protocol import (
     ModelCard,
     ModelList,
 )
-from orchestrator.api.openai.serving import QUERY_ID_HEADER
+from orchestrator.api.openai.serving import QUERY_ID_HEADER, OpenAIServing
 from orchestrator.api.openai.streaming import TextFeed
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+async def get_serving(request: Request) -> OpenAIServing:
+    serving: OpenAIServing = request.app.state.openai
+    return serving
+
+
+ServingDep = Annotated[OpenAIServing, Depends(get_serving)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503)
@@ -39,10 +47,9 @@ _STREAM_DOC: dict[str, Any] = {
     responses={**_ERRORS, 200: _STREAM_DOC},
 )
 async def create_chat_completion(
-    body: ChatCompletionRequest, caller: CallerDep, services: ServicesDep
+    body: ChatCompletionRequest, caller: CallerDep, serving: ServingDep
 ) -> Response:
     """OpenAI chat completion by the committee ('symoe') or one expert; streams on request."""
-    serving = services.openai
     chat = await run_in_threadpool(serving.prepare, body)
     feed = TextFeed(asyncio.get_running_loop()) if body.stream else None
     future = serving.submit(chat, feed)
@@ -67,12 +74,12 @@ async def create_chat_completion(
 
 
 @router.get("/models", response_model=ModelList, responses=_ERRORS)
-def list_models(caller: CallerDep, services: ServicesDep) -> ModelList:
+def list_models(caller: CallerDep, serving: ServingDep) -> ModelList:
     """The models a chat completion can name: 'symoe' and every enabled expert."""
-    return services.openai.models()
+    return serving.models()
 
 
 @router.get("/models/{model}", response_model=ModelCard, responses=_ERRORS)
-def retrieve_model(model: str, caller: CallerDep, services: ServicesDep) -> ModelCard:
+def retrieve_model(model: str, caller: CallerDep, serving: ServingDep) -> ModelCard:
     """One model of the list; 404 when there is no such model."""
-    return services.openai.model(model)
+    return serving.model(model)
