@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from orchestrator.aggregators import AGGREGATORS
-from orchestrator.errors import InputError
+from orchestrator.errors import SymoeError
+from orchestrator.retrieval import GATES
 from orchestrator.trace import Trace
+from workers.registry import Registry
 
 
-def _registered_aggregation(name: str) -> str:
-    try:
-        return AGGREGATORS.check(name)
-    except InputError as exc:  # a 422 on the field, with the registry's message
-        raise PydanticCustomError("unknown_name", "{message}", {"message": str(exc)}) from None
+def only_names_of(registry: Registry[Any]) -> AfterValidator:
+    """Takes only the names `registry` lists: an unknown one is a 422 with its message."""
+
+    def check(name: str) -> str:
+        try:
+            return registry.check(name)
+        except SymoeError as exc:
+            raise PydanticCustomError("unknown_name", "{message}", {"message": str(exc)}) from None
+
+    return AfterValidator(check)
 
 
-# the names AGGREGATORS lists; the OpenAPI schema shows them as the field's enum
-AggregationName = Annotated[
-    str,
-    AfterValidator(_registered_aggregation),
-    WithJsonSchema({"type": "string", "enum": AGGREGATORS.names()}),
-]
+def enum_of(registry: Registry[Any]) -> WithJsonSchema:
+    """The OpenAPI schema shows the registered names as the field's enum."""
+    return WithJsonSchema({"type": "string", "enum": registry.names()})
+
+
+AggregationName = Annotated[str, only_names_of(AGGREGATORS), enum_of(AGGREGATORS)]
+GateName = Annotated[str, only_names_of(GATES), enum_of(GATES)]
 
 
 class AnswerOptions(BaseModel):
@@ -44,8 +52,8 @@ class AnswerOptions(BaseModel):
     aggregation: AggregationName | None = Field(
         default=None, description="how the experts' answers are merged (default: the server's)"
     )
-    retrieval: Literal["auto", "never"] | None = Field(
-        default=None, description="retrieval gate policy (no retriever is configured yet)"
+    retrieval: GateName | None = Field(
+        default=None, description="the retrieval gate (default: the server's)"
     )
     max_tokens: int | None = Field(
         default=None, ge=1, description="per expert call (at most the server's budget)"

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.api.app import create_app
+from orchestrator.retrieval import GATES
 from orchestrator.settings import Settings
 
 from .conftest import MC
@@ -33,3 +34,24 @@ def test_an_unregistered_aggregation_is_a_422_naming_the_registered_ones(
     known = ", ".join(AGGREGATORS.names())
     assert error["message"] == f"aggregation: unknown aggregation 'magic' (known: {known})"
     assert error["param"] == "aggregation"
+
+
+def test_the_retrieval_gates_come_from_their_registry(
+    client: TestClient, user_headers: dict[str, str]
+) -> None:
+    components = create_app(Settings()).openapi()["components"]["schemas"]
+    field: dict[str, Any] = components["AnswerRequest"]["properties"]["retrieval"]
+    assert {"type": "string", "enum": GATES.names()} in field["anyOf"]
+    body = {"question": MC, "retrieval": "auto", "aggregation": "vote"}
+    response = client.post("/v1/answers", json=body, headers=user_headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"] == "retrieval: unknown retrieval gate 'auto' (known: never)"
+    ok = client.post("/v1/answers", json={**body, "retrieval": "never"}, headers=user_headers)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["trace"]["retrieval"] == {
+        "gate": "never",
+        "retrieve": False,
+        "reasons": ["gate 'never'"],
+        "scores": {},
+    }
