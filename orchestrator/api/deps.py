@@ -6,7 +6,8 @@ feature imports the container that builds them (api/services.py)."""
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -18,18 +19,18 @@ from orchestrator.db.keys import ApiKeyInfo, KeyStore
 # The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
 # one hop per dependency per request, which costs more than these few microseconds of work
 # (the key check reads the database only on a cache miss, every few seconds per key).
-async def get_keys(request: Request) -> KeyStore:
-    keys: KeyStore = request.app.state.keys
-    return keys
+def from_state(attribute: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that returns the service `create_app` put on `app.state` under
+    `attribute`; each feature declares its own, typed, in its routes module."""
+
+    async def service(request: Request) -> Any:
+        return getattr(request.app.state, attribute)
+
+    return service
 
 
-async def get_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.limiter
-    return limiter
-
-
-KeysDep = Annotated[KeyStore, Depends(get_keys)]
-LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+KeysDep = Annotated[KeyStore, Depends(from_state("keys"))]
+LimiterDep = Annotated[RateLimiter, Depends(from_state("limiter"))]
 
 
 def _presented_key(request: Request) -> str | None:

@@ -111,7 +111,6 @@ def _read_text(path: Path) -> str:
     return text
 
 
-
 def _has_nul(value: object) -> bool:
     """Whether a decoded JSON value holds a NUL (a \\u0000 escape) anywhere."""
     if isinstance(value, str):

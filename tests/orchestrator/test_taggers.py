@@ -13,8 +13,9 @@ from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import EmbeddingTagger, LLMTagger, PrecomputedTagger, TaggerOptions
 from orchestrator.trace import SkillTagging
-from skills.embeddings import Array, EmbeddingModelMissing, MiniLMEmbedder, default_model_dir
+from skills.embeddings import Array
 from skills.vocabulary import SkillVocabulary, load_default_skills
+from tests.minilm import minilm_or_skip
 from tests.orchestrator.conftest import scripted_expert
 from workers.backends.scripted import ScriptedBackend
 from workers.pool import ModelPool
@@ -35,14 +36,8 @@ def _stages(
 
 @pytest.fixture(scope="module")
 def minilm_vocabulary(tmp_path_factory: pytest.TempPathFactory) -> SkillVocabulary:
-    try:
-        model_dir = default_model_dir()
-    except EmbeddingModelMissing as exc:
-        pytest.skip(str(exc))
-    if not (model_dir / "model.safetensors").is_file():
-        pytest.skip("all-MiniLM-L6-v2 weights are not installed")
     cache = tmp_path_factory.mktemp("skill-embeddings")
-    return SkillVocabulary(load_default_skills(), MiniLMEmbedder(model_dir), cache_dir=cache)
+    return SkillVocabulary(load_default_skills(), minilm_or_skip(), cache_dir=cache)
 
 
 @pytest.mark.embeddings

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from skills.embeddings import EmbeddingModelMissing, MiniLMEmbedder, _batches, default_model_dir
+from tests.minilm import minilm_or_skip
 
 SENTENCES = [
     "The cat sits on the mat.",
@@ -31,13 +32,7 @@ REF_LONG_FIRST5 = [0.0623, -0.0579, 0.0723, -0.0060, -0.0454]
 
 @pytest.fixture(scope="module")
 def embedder() -> MiniLMEmbedder:
-    try:
-        model_dir = default_model_dir()
-    except EmbeddingModelMissing as exc:
-        pytest.skip(str(exc))
-    if not (model_dir / "model.safetensors").is_file():
-        pytest.skip("all-MiniLM-L6-v2 weights are not installed")
-    return MiniLMEmbedder(model_dir)
+    return minilm_or_skip()
 
 
 @pytest.mark.embeddings

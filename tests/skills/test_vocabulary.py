@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skills.embeddings import Array, EmbeddingModelMissing, MiniLMEmbedder, default_model_dir
+from skills.embeddings import Array, MiniLMEmbedder
 from skills.vocabulary import DEFAULT_FLOOR, SkillVocabulary, load_default_skills
+from tests.minilm import minilm_or_skip
 
 SKILLS = ["calculus", "genetics", "history"]
 
@@ -140,13 +141,7 @@ def test_default_skills() -> None:
 
 @pytest.fixture(scope="module")
 def minilm() -> MiniLMEmbedder:
-    try:
-        model_dir = default_model_dir()
-    except EmbeddingModelMissing as exc:
-        pytest.skip(str(exc))
-    if not (model_dir / "model.safetensors").is_file():
-        pytest.skip("all-MiniLM-L6-v2 weights are not installed")
-    return MiniLMEmbedder(model_dir)
+    return minilm_or_skip()
 
 
 @pytest.mark.embeddings

@@ -64,9 +64,7 @@ def test_the_worker_reads_recordings_where_its_environment_says(
         stage="experts",
         spec=ModelSpec(name="tiny", backend="replay", model="tiny"),  # no path in the spec
         params=GenerationParams(),
-        requests=[
-            StageRequest(key="q", expert="tiny", prompt=Prompt.user("x", question_id="1"))
-        ],
+        requests=[StageRequest(key="q", expert="tiny", prompt=Prompt.user("x", question_id="1"))],
     )
     result = GroupResult.model_validate(run_group_payload(group.model_dump(mode="json"), 64))
     assert result.error is None and [c.text for c in result.completions if c] == ["Four."]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 
 from orchestrator.api.admin.schemas import ExpertUpdate, KeyCreate, RecruitmentStats
 from orchestrator.api.admin.service import AdminService
-from orchestrator.api.deps import AdminDep
+from orchestrator.api.deps import AdminDep, from_state
 from orchestrator.api.errors import ErrorResponse
 from orchestrator.db.keys import ApiKeyInfo, CreatedKey
 from orchestrator.db.profile_sets import ProfileSetInfo
@@ -19,12 +19,7 @@ from skills.profiles import ProfileSet
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-async def get_admin_service(request: Request) -> AdminService:
-    service: AdminService = request.app.state.admin
-    return service
-
-
-AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
+AdminServiceDep = Annotated[AdminService, Depends(from_state("admin"))]
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
 from orchestrator.api.answers.service import AnswersService
-from orchestrator.api.deps import CallerDep
+from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ApiError, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
 
-async def get_answers(request: Request) -> AnswersService:
-    answers: AnswersService = request.app.state.answers
-    return answers
-
-
-AnswersDep = Annotated[AnswersService, Depends(get_answers)]
+AnswersDep = Annotated[AnswersService, Depends(from_state("answers"))]
 
 
 @router.post(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from orchestrator.api.deps import CallerDep
+from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ErrorResponse
 from orchestrator.api.health.service import HealthService
 from orchestrator.api.metrics import Metrics
@@ -19,18 +19,8 @@ router = APIRouter(tags=["health"])
 keyed_schema_router = APIRouter()  # mounted by create_app unless api_public_docs
 
 
-async def get_health(request: Request) -> HealthService:
-    health: HealthService = request.app.state.health
-    return health
-
-
-async def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
-
-
-HealthDep = Annotated[HealthService, Depends(get_health)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+HealthDep = Annotated[HealthService, Depends(from_state("health"))]
+MetricsDep = Annotated[Metrics, Depends(from_state("metrics"))]
 
 
 class Health(BaseModel):

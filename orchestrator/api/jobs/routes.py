@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from sse_starlette import EventSourceResponse
 
-from orchestrator.api.deps import CallerDep
+from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ErrorResponse
 from orchestrator.api.jobs.schemas import JobDetail, JobRequest
 from orchestrator.api.jobs.service import JobsService, progress_events
@@ -16,12 +16,7 @@ from orchestrator.db.jobs import JobSummary
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
-async def get_jobs(request: Request) -> JobsService:
-    jobs: JobsService = request.app.state.jobs
-    return jobs
-
-
-JobsDep = Annotated[JobsService, Depends(get_jobs)]
+JobsDep = Annotated[JobsService, Depends(from_state("jobs"))]
 
 
 def _errors(*codes: int, ok: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:

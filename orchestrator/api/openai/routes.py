@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api.deps import CallerDep
+from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ApiError, ErrorResponse, error_response
 from orchestrator.api.openai.protocol import (
     ChatCompletionRequest,
@@ -23,12 +23,7 @@ from orchestrator.api.openai.streaming import TextFeed
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-async def get_serving(request: Request) -> OpenAIServing:
-    serving: OpenAIServing = request.app.state.openai
-    return serving
-
-
-ServingDep = Annotated[OpenAIServing, Depends(get_serving)]
+ServingDep = Annotated[OpenAIServing, Depends(from_state("openai"))]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503)
