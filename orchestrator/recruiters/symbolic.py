@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import cached_property
 
 from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.recruiters.math import (
@@ -31,12 +32,18 @@ class SymbolicRecruiter(Recruiter):
         self.min_share = self.options.min_share
         self.temperature = self.options.temperature
 
+    @cached_property
+    def _competence(self) -> dict[str, float]:
+        """G_m depends on the profile set alone (a recruiter keeps its set for life): summed
+        once, not once per query."""
+        return self.profile.global_competence() if self.profile is not None else {}
+
     def _rng(self, key: str) -> random.Random:
         # Seeded by (seed, query key): a query draws the same experts alone or in any batch.
         return random.Random(f"{self.seed}:{key}")
 
     def recruit(self, requests: list[RecruitRequest]) -> list[Recruitment]:
-        plans = [self._recruit_one(r) for r in requests]
+        plans = [self._recruit_one(r, self._competence) for r in requests]
         if self.min_share and len(plans) > 1:
             rows, replaced = fold_rare(
                 [p.drawn for p in plans], self.min_share, random.Random(f"{self.seed}:fold")
@@ -48,7 +55,7 @@ class SymbolicRecruiter(Recruiter):
                     plan.drawn = row
         return plans
 
-    def _recruit_one(self, req: RecruitRequest) -> Recruitment:
+    def _recruit_one(self, req: RecruitRequest, competence: dict[str, float]) -> Recruitment:
         rec = Recruitment(recruiter=self.name, profile_set=None)
         rng = self._rng(req.key)
         profile = self.profile
@@ -67,7 +74,6 @@ class SymbolicRecruiter(Recruiter):
             rec.notes.append("no expert of the pool is profiled: uniform weights")
             rec.drawn = self._select(rec.weights, req.k, rng)
             return rec
-        competence = profile.global_competence()
         rec.global_competence = {m: competence[m] for m in profiled}
         strength = dict(
             zip(
