@@ -170,7 +170,7 @@ class ApiSettings(BaseSettings):
     api_max_tokens: int = Field(default=2048, ge=1, description="per-request token budget")
     api_max_job_questions: int = Field(default=10_000, ge=1)
     api_job_chunk_size: int = Field(
-        default=8, ge=1, le=256, description="job questions per pipeline batch (one transaction)"
+        default=8, ge=1, le=256, description="job questions per answered batch (one transaction)"
     )
     api_job_lease_s: float = Field(
         default=30,

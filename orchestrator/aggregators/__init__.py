@@ -23,7 +23,7 @@ AGGREGATORS: Registry[AggregatorPolicy] = Registry(
 
 
 def all_aggregators() -> dict[str, AggregatorPolicy]:
-    """One policy of each registered name (a pipeline holds them all: a request chooses)."""
+    """One policy of each registered name (a planner holds them all: a request chooses)."""
     return {name: AGGREGATORS.create(name) for name in AGGREGATORS}
 
 

@@ -1,4 +1,4 @@
-"""Evaluation methods: each is a recruiter plus an aggregation, run through the pipeline.
+"""Evaluation methods: each is a recruiter plus an aggregation, run through the answering service.
 
 Every method is built the same way, from (config, profile set, pool, seed); the names are
 registered in `METHODS` (eval/config.py, with `Method`), which imports these functions on

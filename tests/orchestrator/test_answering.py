@@ -30,9 +30,9 @@ def _experts(n: int) -> list:
 
 
 def test_a_batch_loads_each_model_once_per_stage(make_answering: AnsweringFactory) -> None:
-    pipeline, pool = make_answering(_experts(5))
+    answering, pool = make_answering(_experts(5))
     queries = [Query(text=f"{MC} #{i}") for i in range(40)]
-    report = pipeline.answer(queries, BatchOptions(k=3, aggregation="llm", aggregator="e0"))
+    report = answering.answer(queries, BatchOptions(k=3, aggregation="llm", aggregator="e0"))
     stage = {t.stage: t for t in report.stages}
     distinct = {name for t in report.traces for name in t.recruitment.drawn}
     assert stage["experts"].groups == len(distinct)
@@ -49,8 +49,8 @@ def test_a_small_budget_evicts_and_reloads_only_across_stages(
     make_answering: AnsweringFactory,
 ) -> None:
     experts = [scripted_expert(f"e{i}", memory_mb=100) for i in range(4)]
-    pipeline, pool = make_answering(experts, budget_mb=150)  # room for one model at a time
-    report = pipeline.answer(
+    answering, pool = make_answering(experts, budget_mb=150)  # room for one model at a time
+    report = answering.answer(
         [Query(text=f"{MC} {i}") for i in range(30)],
         BatchOptions(k=3, aggregation="llm", aggregator="e3"),
     )
@@ -65,8 +65,8 @@ def test_llm_aggregation_uses_the_aggregator_and_anonymises(
 ) -> None:
     agg = scripted_expert("agg", default="Merged. The answer is (B).", roles=["aggregator"])
     experts = [*_experts(2), agg]
-    pipeline, _ = make_answering(experts)
-    trace = pipeline.answer(
+    answering, _ = make_answering(experts)
+    trace = answering.answer(
         [Query(text=MC)], BatchOptions(k=2, aggregation="llm", aggregator="agg")
     ).traces[0]
     final = [c for c in trace.calls if c.stage == "aggregate"]
@@ -83,8 +83,8 @@ def test_a_failed_expert_is_replaced_by_the_next_candidate(
         scripted_expert("also-ok", default="The answer is (C)."),
         scripted_expert("broken", options={"fail_load": True}),
     ]
-    pipeline, _ = make_answering(experts)
-    report = pipeline.answer(
+    answering, _ = make_answering(experts)
+    report = answering.answer(
         [Query(text=f"{MC} {i}") for i in range(12)], BatchOptions(k=3, aggregation="vote")
     )
     with_broken = [t for t in report.traces if "broken" in t.recruitment.drawn]
@@ -120,9 +120,9 @@ def test_a_failed_expert_is_replaced_by_the_next_candidate(
 def test_bad_input_is_refused_before_any_model_loads(
     make_answering: AnsweringFactory, text: str, options: BatchOptions, error: type, message: str
 ) -> None:
-    pipeline, pool = make_answering(_experts(2))
+    answering, pool = make_answering(_experts(2))
     with pytest.raises(error, match=message):
-        pipeline.answer([Query(text=text)], options)
+        answering.answer([Query(text=text)], options)
     assert pool.stats.loads == 0
 
 
@@ -130,9 +130,9 @@ def test_bad_input_is_refused_before_any_model_loads(
 def test_answers_stream_per_query_and_join_to_the_stored_answer(
     make_answering: AnsweringFactory, aggregation: str
 ) -> None:
-    pipeline, _ = make_answering(_experts(3))
+    answering, _ = make_answering(_experts(3))
     pieces: dict[str, list[str]] = {}
-    report = pipeline.answer(
+    report = answering.answer(
         [Query(text=f"{MC} #{i}") for i in range(4)],
         BatchOptions(k=2, aggregator="e0", aggregation=aggregation),
         lambda query_id, text: pieces.setdefault(query_id, []).append(text),

@@ -219,7 +219,7 @@ def count_recruitment(
     digests: list[PlanDigest], registered: list[str], since: datetime | None, limit: int
 ) -> RecruitmentStats:
     """Per expert: draws, queries, candidacy and mean weight, aggregations, draws it failed
-    and slots it filled for a failed expert (Pipeline's replace_failed); per skill: the
+    and slots it filled for a failed expert (PlanExecutor.replace_failed); per skill: the
     queries tagged with it."""
     drawn: Counter[str] = Counter()
     queries: Counter[str] = Counter()

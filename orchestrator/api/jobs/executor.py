@@ -1,5 +1,5 @@
 """The background executor of batch jobs: one thread per API process takes the oldest
-queued job from the database and answers its items in chunks (one pipeline batch each, so
+queued job from the database and answers its items in chunks (one answered batch each, so
 the models of a chunk load once). After each chunk it stores the traces, the items' answers
 and the job's progress in one transaction, and it looks for a cancel between chunks.
 

@@ -1,8 +1,8 @@
 """The OpenAI-compatible chat service, built once per app (`ApiServices.openai`).
 
-Models. `symoe` runs the whole pipeline (tag, recruit, experts, aggregate): the last user
-message is the question, and the system/developer messages and the earlier turns go with it
-to every model call, experts and aggregator alike (messages.py, orchestrator/prompts.py).
+Models. `symoe` plans and answers with a committee (tag, recruit, experts, aggregate): the
+last user message is the question, and the system/developer messages and the earlier turns
+go with it to every model call, experts and aggregator alike (messages.py, orchestrator/prompts.py).
 Options go in the extra body field `symoe` (the /v1/answers options, within the same
 budgets). The name of an enabled expert is a direct call (direct.py): the chat messages go
 to that one model as they are. Every other field is honoured or refused with a 400 naming

@@ -160,9 +160,9 @@ def test_a_model_answer_with_nul_is_stored_with_a_replacement(
     store: TraceStore, make_answering: AnsweringFactory
 ) -> None:
     """A model's NUL must not lose the batch: the completion carries U+FFFD in its place."""
-    pipeline, _ = make_answering([scripted_expert("a", default="The answer is (B).\x00 done")])
+    answering, _ = make_answering([scripted_expert("a", default="The answer is (B).\x00 done")])
     question = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
-    report = pipeline.answer([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
+    report = answering.answer([Query(text=question)], BatchOptions(k=1, aggregation="vote"))
     store.save_batch(report)
     loaded = store.get_trace(report.traces[0].query_id)
     assert loaded is not None

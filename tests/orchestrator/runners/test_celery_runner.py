@@ -1,5 +1,5 @@
 """CeleryRunner against real Redis and a real `symoe worker` subprocess: a batch through
-the pipeline, an unreachable broker, a group that keeps exceeding its time limit, a healthy
+the answering service, an unreachable broker, a group that keeps exceeding its time limit, a healthy
 group that outlasts the liveness window, and a cancel while a group is outstanding."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def clean_redis() -> Iterator[None]:
     flush_redis()
 
 
-def _pipeline(experts: list[dict[str, object]], runner: Runner) -> AnsweringService:
+def _answering(experts: list[dict[str, object]], runner: Runner) -> AnsweringService:
     return build_answering(ExpertRegistry([Expert.model_validate(e) for e in experts]), runner)
 
 
@@ -53,7 +53,7 @@ def test_a_batch_through_a_worker_loads_each_expert_once(tmp_path: Path) -> None
     app = client_app()
     runner = CeleryRunner(app, timeout_s=20, retries=0)
     with running_worker(app, worker_env(tmp_path, experts), tmp_path / "worker.log"):
-        report = _pipeline(experts, runner).answer(
+        report = _answering(experts, runner).answer(
             [Query(text=f"{MC} #{i}") for i in range(20)],
             BatchOptions(k=3, aggregation="llm", aggregator="e0"),
         )
@@ -78,13 +78,13 @@ def test_concurrent_queries_are_micro_batched_into_few_groups(tmp_path: Path) ->
     experts = [scripted(f"e{i}") for i in range(3)]
     app = client_app()
     runner = MicroBatchingRunner(CeleryRunner(app, timeout_s=20, retries=0), window_s=0.5)
-    pipeline = _pipeline(experts, runner)
+    answering = _answering(experts, runner)
     n = 24
     start = threading.Barrier(n)
 
     def ask(i: int) -> BatchReport:
         start.wait()
-        return pipeline.answer(
+        return answering.answer(
             [Query(text=f"{MC} #{i}")], BatchOptions(k=2, aggregation="llm", aggregator="e0")
         )
 
@@ -105,7 +105,7 @@ def test_an_unreachable_broker_is_a_clear_error_and_nothing_is_stored(tmp_path: 
     with pytest.raises(
         BrokerUnreachableError, match=r"cannot reach the broker at redis://127\.0\.0\.1:1/0: "
     ):
-        _pipeline(experts, runner).answer(
+        _answering(experts, runner).answer(
             [Query(text=MC)], BatchOptions(k=1, aggregation="llm", aggregator="e0")
         )
     assert redis_keys(9) == [] and redis_keys(10) == []

@@ -32,12 +32,12 @@ def test_concurrent_queries_share_groups_and_keep_their_own_answers() -> None:
     registry = ExpertRegistry(experts)
     pool = ModelPool(10_000)
     runner = MicroBatchingRunner(InProcessRunner(pool), window_s=0.3)
-    pipeline = build_answering(registry, runner)
+    answering = build_answering(registry, runner)
     start = threading.Barrier(32)
 
     def ask(q: int) -> object:
         start.wait()
-        return pipeline.answer(
+        return answering.answer(
             [Query(text=f"{MC} #{q}#")], BatchOptions(k=2, aggregation="llm", aggregator="e0")
         )
 
