@@ -1,6 +1,8 @@
 """Persistence: SQLAlchemy models, engines and migrations, and one store per noun (traces,
-profile sets, experts, eval runs, jobs, API keys), bundled over one database by Stores."""
+profile sets, experts, eval runs, jobs, API keys, documents), bundled over one database by
+Stores."""
 
+from orchestrator.db.documents import DocumentInfo, DocumentStore
 from orchestrator.db.engine import make_engine, migrate, session_factory
 from orchestrator.db.eval_runs import EvalRunInfo, EvalRunStore
 from orchestrator.db.experts import DuplicateExpertError, ExpertStore
@@ -11,6 +13,8 @@ from orchestrator.db.stores import Stores
 from orchestrator.db.traces import DuplicateBatchError, TraceStore
 
 __all__ = [
+    "DocumentInfo",
+    "DocumentStore",
     "DuplicateBatchError",
     "DuplicateExpertError",
     "EvalRunInfo",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from orchestrator.db.documents import DocumentStore
 from orchestrator.db.eval_runs import EvalRunStore
 from orchestrator.db.experts import ExpertStore
 from orchestrator.db.jobs import JobStore
@@ -21,3 +22,4 @@ class Stores:
         self.eval_runs = EvalRunStore(sessions)
         self.jobs = JobStore(sessions)
         self.keys = KeyStore(sessions)
+        self.documents = DocumentStore(sessions)

@@ -5,7 +5,7 @@ only through it, so an index can follow the store without knowing the database."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,20 @@ class Chunk(BaseModel):
     position: int = Field(description="the chunk's index within its document")
     text: str
     tokens: int
+
+
+class ChunkText(BaseModel):
+    """A chunk as chunking cuts it, before it is stored: `text` is the exact span
+    `[start, end)` of the document's text."""
+
+    text: str
+    tokens: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+# What storing one document did: new source, new content for a known source, or nothing.
+UpsertOutcome = Literal["added", "replaced", "unchanged"]
 
 
 class SearchHit(BaseModel):

@@ -25,6 +25,8 @@ TABLES = {
     "api_keys",
     "jobs",
     "job_items",
+    "documents",
+    "chunks",
 }
 
 
