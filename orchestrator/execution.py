@@ -180,7 +180,9 @@ class PlanExecutor:
         else:
             q = plan.query
             completion = self.registry.get(name).chat_format == "completion"
-            prompt = expert_prompt(q.text, plan.fmt, completion, q.question_id, q.conversation)
+            prompt = expert_prompt(
+                q.text, plan.fmt, completion, q.question_id, q.conversation, plan.retrieval.passages
+            )
         return StageRequest(key=plan.query.id, slot=slot, expert=name, prompt=prompt)
 
     def _expert_params(self, plans: list[Plan], options: BatchOptions) -> ParamsFor:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.errors import InputError
 from orchestrator.plan import BatchOptions
+from orchestrator.retrieval import AUTO
 from orchestrator.settings import Settings
 
 
@@ -22,7 +23,9 @@ class RequestedOptions(BaseModel):
     )
     aggregator: str | None = Field(default=None, description="aggregator expert")
     aggregation: str | None = Field(default=None, description="aggregation policy")
-    retrieval: str | None = Field(default=None, description="retrieval gate")
+    retrieval: str | None = Field(
+        default=None, description="a retrieval gate, or auto (the server's, the default)"
+    )
     max_tokens: int | None = Field(default=None, ge=1, description="per expert call")
     max_experts: int | None = Field(default=None, ge=1, description="cap on k")
 
@@ -61,7 +64,11 @@ def batch_options(
         experts=requested.experts,
         aggregator=requested.aggregator,
         aggregation=requested.aggregation or settings.aggregation,
-        retrieval=requested.retrieval or settings.retrieval_gate,
+        retrieval=(
+            settings.retrieval_gate
+            if requested.retrieval in (None, AUTO)
+            else requested.retrieval
+        ),
         expert_max_tokens=max_tokens,
         aggregator_max_tokens=aggregator_max_tokens,
     )

@@ -4,6 +4,9 @@ model loads. The plans it returns are what execution runs (orchestrator/executio
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from orchestrator.aggregators import AggregatorPolicy
 from orchestrator.answers import detect_format
 from orchestrator.errors import InputError
@@ -11,15 +14,17 @@ from orchestrator.experts import ExpertRegistry
 from orchestrator.plan import BatchOptions, DirectPrompt, Plan, Query
 from orchestrator.recruiters import Recruiter, RecruitRequest
 from orchestrator.retrieval import GATES, RetrievalGate
+from orchestrator.retrieval.types import SearchHit
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
-from orchestrator.trace import Recruitment, RetrievalDecision, SkillTagging
+from orchestrator.trace import Passage, Recruitment, RetrievalDecision, SkillTagging
 from skills.profiles import ProfileSet
 
 # A token is at least ~4 characters of English; a question this many characters per context
 # token cannot fit any expert, so it is refused before any model loads.
 _CHARS_PER_TOKEN_FLOOR = 4
 DIRECT = "direct"  # the tagger, recruiter and aggregation names of a one-expert plan
+Search = Callable[[str, int], list[SearchHit]]  # (query, k) -> the top passages
 
 
 class Planner:
@@ -31,6 +36,8 @@ class Planner:
         recruiter: Recruiter,
         aggregators: dict[str, AggregatorPolicy],
         profile: ProfileSet | None = None,
+        search: Search | None = None,
+        passages: int = 3,
     ) -> None:
         self.registry = registry
         self.tagger = tagger
@@ -38,6 +45,8 @@ class Planner:
         self.recruiter = recruiter
         self.aggregators = aggregators
         self.profile = profile
+        self.search = search  # none: no document store to retrieve from
+        self.passages = passages
 
     def validate(self, queries: list[Query], options: BatchOptions) -> list[str]:
         """Checks that need no model; raises InputError. Returns the candidate pool."""
@@ -82,6 +91,9 @@ class Planner:
         pool = self.validate(queries, options)
         taggings = self.tagger.tag([q.id for q in queries], [q.text for q in queries], stages)
         decisions = self._gate(options).decide([q.text for q in queries], taggings)
+        for q, decision in zip(queries, decisions, strict=True):
+            if decision.retrieve:
+                self._retrieve(q, decision)
         recruitments = self.recruiter.recruit(
             [
                 RecruitRequest(key=q.text, skills=t.skills, k=options.k, pool=pool)
@@ -106,6 +118,31 @@ class Planner:
                 )
             )
         return plans
+
+    def _retrieve(self, query: Query, decision: RetrievalDecision) -> None:
+        """The top passages for a query the gate sends to retrieval; without any, the query
+        is answered from the experts alone and the decision says why."""
+        if self.search is None:
+            decision.retrieve = False
+            decision.reasons.append("no retriever is configured: answered without retrieval")
+            return
+        started = time.perf_counter()
+        hits = self.search(query.text, self.passages)
+        decision.search_seconds = time.perf_counter() - started
+        if not hits:
+            decision.retrieve = False
+            decision.reasons.append("the document store is empty: answered without retrieval")
+            return
+        decision.passages = [
+            Passage(
+                number=i,
+                chunk_id=h.chunk.id,
+                source=h.chunk.source,
+                text=h.chunk.text,
+                score=h.score,
+            )
+            for i, h in enumerate(hits, start=1)
+        ]
 
     def _gate(self, options: BatchOptions) -> RetrievalGate:
         if options.retrieval is None or options.retrieval == self.gate.name:

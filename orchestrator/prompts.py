@@ -6,9 +6,14 @@ before the question for a base model."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orchestrator.answers import AnswerFormat
 from orchestrator.conversation import Conversation
+from orchestrator.trace import Passage
 from workers.types import Prompt
+
+_CITE = "Use the sources where they help, and cite each one you use as [1], [2]."
 
 _INSTRUCTION: dict[AnswerFormat, str] = {
     "letter": (
@@ -40,21 +45,32 @@ _COMPLETION_SHOT: dict[AnswerFormat, str] = {
 _COMPLETION_SHOT["math"] = _COMPLETION_SHOT["number"]
 
 
+def sources_block(passages: Sequence[Passage]) -> str:
+    """Numbered sources before the question, so an answer can cite them as [n]."""
+    if not passages:
+        return ""
+    lines = [f"[{p.number}] ({p.source}) {' '.join(p.text.split())}" for p in passages]
+    return "Sources:\n" + "\n".join(lines) + "\n\n"
+
+
 def expert_prompt(
     question: str,
     fmt: AnswerFormat,
     completion: bool,
     question_id: str | None = None,
     conversation: Conversation | None = None,
+    passages: Sequence[Passage] = (),
 ) -> Prompt:
     context = conversation or Conversation()
+    sources = sources_block(passages)
     if completion:
         text = (
             f"{context.preamble()}{_COMPLETION_SHOT[fmt]}{context.transcript()}"
-            f"Question: {question}\nAnswer:"
+            f"{sources}Question: {question}\nAnswer:"
         )
         return Prompt.user(text, question=question, question_id=question_id)
-    text = f"Question: {question}\n{_INSTRUCTION[fmt]}"
+    cite = f" {_CITE}" if passages else ""
+    text = f"{sources}Question: {question}\n{_INSTRUCTION[fmt]}{cite}"
     return Prompt(messages=context.messages(text), question=question, question_id=question_id)
 
 

@@ -19,13 +19,26 @@ class SkillTagging(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class Passage(BaseModel):
+    """A retrieved chunk as the experts saw it: cited as [number]."""
+
+    number: int = Field(ge=1)
+    chunk_id: int
+    source: str
+    text: str
+    score: float
+
+
 class RetrievalDecision(BaseModel):
-    """The retrieval gate's choice for one query, with what it was based on."""
+    """The retrieval gate's choice for one query, with what it was based on and, when it
+    retrieved, the passages the expert prompts carry and what the search cost."""
 
     gate: str = "never"
     retrieve: bool = False
     reasons: list[str] = Field(default_factory=list)
     scores: dict[str, float] = Field(default_factory=dict)
+    passages: list[Passage] = Field(default_factory=list)
+    search_seconds: float = 0.0
 
 
 class Recruitment(BaseModel):

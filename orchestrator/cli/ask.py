@@ -17,6 +17,7 @@ from orchestrator.cli.common import (
 )
 from orchestrator.options import RequestedOptions, batch_options
 from orchestrator.plan import Query
+from orchestrator.retrieval import check_retrieval, retrieval_choices
 from orchestrator.taggers import TAGGERS
 from orchestrator.trace import BatchReport, Trace
 
@@ -43,6 +44,11 @@ def ask(
         help=f"{choices(TAGGERS.names())} (default: settings)",
         callback=names_of(TAGGERS.check),
     ),
+    retrieval: str = typer.Option(
+        None,
+        help=f"{choices(retrieval_choices())} (auto, the default: the configured gate)",
+        callback=names_of(check_retrieval),
+    ),
     max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
     as_json: bool = typer.Option(False, "--json", help="print the full trace as JSON"),
 ) -> None:
@@ -53,6 +59,7 @@ def ask(
             experts=_split(experts),
             aggregator=aggregator,
             aggregation=aggregation,
+            retrieval=retrieval,
             max_tokens=max_tokens,
         )
         options = batch_options(dep.settings, requested)
@@ -83,6 +90,14 @@ def _print_trace(trace: Trace, report: BatchReport) -> None:
             or "none"
         )
     )
+    r = trace.retrieval
+    console.print(
+        f"[bold]Retrieval[/bold] (gate {r.gate}): "
+        + (f"{len(r.passages)} passage(s) in {r.search_seconds:.2f}s" if r.retrieve else "none")
+        + (f" ({'; '.join(r.reasons)})" if r.reasons else "")
+    )
+    for p in r.passages:
+        console.print(f"  [{p.number}] {p.source} (score {p.score:.3f})")
     console.print(
         f"[bold]Profile set:[/bold] {rec.profile_set or 'none'}   "
         f"[bold]Recruiter:[/bold] {rec.recruiter}"

@@ -1,14 +1,39 @@
 """Retrieval: the per-query gate between retrieved documents and the internal experts.
-Registry: GATES (only `never` exists until a retriever does)."""
+Registry: GATES (`never`, `always`)."""
 
 from __future__ import annotations
 
 from orchestrator.errors import ConfigError
-from orchestrator.retrieval.gate import NeverRetrieve, RetrievalGate
+from orchestrator.retrieval.gate import AlwaysRetrieve, NeverRetrieve, RetrievalGate
 from workers.registry import Registry
 
 GATES: Registry[RetrievalGate] = Registry(
-    "retrieval gate", {NeverRetrieve.name: NeverRetrieve}, error=ConfigError
+    "retrieval gate",
+    {NeverRetrieve.name: NeverRetrieve, AlwaysRetrieve.name: AlwaysRetrieve},
+    error=ConfigError,
 )
 
-__all__ = ["GATES", "NeverRetrieve", "RetrievalGate"]
+# A request's `retrieval` names a gate, or `auto`: the server's configured gate.
+AUTO = "auto"
+
+
+def retrieval_choices() -> list[str]:
+    return [AUTO, *GATES.names()]
+
+
+def check_retrieval(name: str) -> str:
+    """`name` when it is `auto` or a gate; else an error naming the choices."""
+    if name != AUTO and name not in GATES:
+        raise ConfigError(f"unknown retrieval {name!r} (known: {', '.join(retrieval_choices())})")
+    return name
+
+
+__all__ = [
+    "AUTO",
+    "GATES",
+    "AlwaysRetrieve",
+    "NeverRetrieve",
+    "RetrievalGate",
+    "check_retrieval",
+    "retrieval_choices",
+]

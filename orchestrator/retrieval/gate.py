@@ -32,3 +32,15 @@ class NeverRetrieve(RetrievalGate):
             RetrievalDecision(gate=self.name, retrieve=False, reasons=["gate 'never'"])
             for _ in questions
         ]
+
+
+class AlwaysRetrieve(RetrievalGate):
+    """Every query gets the top passages (the upper bound on retrieval cost)."""
+
+    name = "always"
+
+    def decide(self, questions: list[str], taggings: list[SkillTagging]) -> list[RetrievalDecision]:
+        return [
+            RetrievalDecision(gate=self.name, retrieve=True, reasons=["gate 'always'"])
+            for _ in questions
+        ]

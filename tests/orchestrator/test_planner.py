@@ -9,8 +9,10 @@ from orchestrator.errors import InputError
 from orchestrator.experts import ExpertRegistry
 from orchestrator.plan import BatchOptions, DirectPrompt, Query
 from orchestrator.planner import Planner, direct_plan
+from orchestrator.prompts import expert_prompt
 from orchestrator.recruiters import SymbolicRecruiter
 from orchestrator.retrieval import GATES, NeverRetrieve, RetrievalGate
+from orchestrator.retrieval.types import Chunk, SearchHit
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
 from orchestrator.trace import RetrievalDecision, SkillTagging
@@ -71,7 +73,12 @@ def test_a_plan_holds_each_step_in_order_and_loads_no_model() -> None:
     assert gate.seen == [["law", "law"]]  # the gate saw the tagger's skills
     for plan in plans:
         assert plan.tagging.skills == ["law"]
-        assert plan.retrieval == RetrievalDecision(gate="recording", retrieve=True, reasons=["law"])
+        # the gate asked for retrieval; with no retriever configured the experts answer alone
+        assert plan.retrieval == RetrievalDecision(
+            gate="recording",
+            retrieve=False,
+            reasons=["law", "no retriever is configured: answered without retrieval"],
+        )
         assert len(plan.recruitment.drawn) == 2 and set(plan.recruitment.drawn) <= {"a", "b"}
         assert plan.aggregation == "llm" and plan.aggregator == "agg"
         assert plan.pool == ["a", "b"]  # only the expert role answers
@@ -84,7 +91,7 @@ def test_the_default_gate_never_retrieves_and_a_vote_has_no_aggregator() -> None
     (plan,) = _planner().plan([Query(text=MC)], BatchOptions(k=1, aggregation="vote"), stages)
     assert plan.retrieval.gate == "never" and plan.retrieval.retrieve is False
     assert plan.aggregator is None and plan.recruitment.aggregation == "vote"
-    assert GATES.names() == ["never"]
+    assert GATES.names() == ["never", "always"]
 
 
 def test_the_aggregator_comes_from_the_option_then_the_profile() -> None:
@@ -110,7 +117,10 @@ def test_the_aggregator_comes_from_the_option_then_the_profile() -> None:
 def test_an_unknown_gate_is_refused_naming_the_known_ones() -> None:
     stages, _ = _stages()
     options = BatchOptions(k=1, aggregation="vote", retrieval="auto")
-    with pytest.raises(InputError, match=r"unknown retrieval gate 'auto' \(known: never\)") as err:
+    options = options.model_copy(update={"retrieval": "sometimes"})
+    with pytest.raises(InputError, match=r"unknown retrieval gate 'sometimes' \(known: never, al"):
+        _planner().plan([Query(text=MC)], options, stages)
+    with pytest.raises(InputError, match=r"unknown retrieval gate") as err:
         _planner().plan([Query(text=MC)], options, stages)
     assert err.value.param == "retrieval"
 
@@ -122,3 +132,47 @@ def test_a_direct_plan_has_one_expert_and_its_own_prompt() -> None:
     assert plan.recruitment.drawn == ["a"] and plan.pool == ["a"]
     assert plan.aggregation == "direct" and plan.fmt == "json"
     assert plan.recruitment.notes == ["n"] and plan.direct == direct
+
+
+def _hit(chunk_id: int, source: str, text: str, score: float) -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=1, source=source, position=0, text=text, tokens=5)
+    return SearchHit(chunk=chunk, score=score, rank=chunk_id, retriever="test")
+
+
+def test_a_retrieving_gate_puts_numbered_passages_in_the_plan_and_the_prompts() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def search(query: str, k: int) -> list[SearchHit]:
+        asked.append((query, k))
+        return [_hit(7, "a.md", "Paris is the capital.", 0.9), _hit(9, "b.md", "Lyon.", 0.5)]
+
+    planner = _planner()
+    planner.search, planner.passages = search, 2
+    stages, _ = _stages()
+    options = BatchOptions(k=1, aggregation="vote", retrieval="always")
+    (plan,) = planner.plan([Query(text="Capital of France?")], options, stages)
+    assert asked == [("Capital of France?", 2)]
+    assert plan.retrieval.retrieve and plan.retrieval.gate == "always"
+    assert [(p.number, p.chunk_id, p.source) for p in plan.retrieval.passages] == [
+        (1, 7, "a.md"),
+        (2, 9, "b.md"),
+    ]
+    prompt = expert_prompt("Capital of France?", "free", False, passages=plan.retrieval.passages)
+    text = prompt.messages[-1].content
+    assert text.startswith("Sources:\n[1] (a.md) Paris is the capital.\n[2] (b.md) Lyon.\n\n")
+    assert "cite each one you use as [1], [2]" in text
+    base = expert_prompt("Q?", "free", True, passages=plan.retrieval.passages)
+    assert "[2] (b.md) Lyon.\n\nQuestion: Q?\nAnswer:" in base.messages[-1].content
+
+
+def test_without_a_store_or_a_retriever_the_query_is_answered_from_the_experts() -> None:
+    stages, _ = _stages()
+    options = BatchOptions(k=1, aggregation="vote", retrieval="always")
+    (plan,) = _planner().plan([Query(text=MC)], options, stages)  # no retriever configured
+    assert not plan.retrieval.retrieve and plan.retrieval.passages == []
+    assert plan.retrieval.reasons[-1] == "no retriever is configured: answered without retrieval"
+    empty = _planner()
+    empty.search = lambda query, k: []
+    (plan,) = empty.plan([Query(text=MC)], options, stages)
+    assert not plan.retrieval.retrieve
+    assert plan.retrieval.reasons[-1] == "the document store is empty: answered without retrieval"

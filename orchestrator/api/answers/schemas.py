@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.errors import SymoeError
-from orchestrator.retrieval import GATES
+from orchestrator.retrieval import check_retrieval, retrieval_choices
 from orchestrator.trace import Trace
-from workers.registry import Registry
 
 
-def only_names_of(registry: Registry[Any]) -> AfterValidator:
-    """Takes only the names `registry` lists: an unknown one is a 422 with its message."""
+def only_names(check: Callable[[str], str]) -> AfterValidator:
+    """Takes only what `check` (a registry's) passes: any other is a 422 with its message."""
 
-    def check(name: str) -> str:
+    def validate(name: str) -> str:
         try:
-            return registry.check(name)
+            return check(name)
         except SymoeError as exc:
             raise PydanticCustomError("unknown_name", "{message}", {"message": str(exc)}) from None
 
-    return AfterValidator(check)
+    return AfterValidator(validate)
 
 
-def enum_of(registry: Registry[Any]) -> WithJsonSchema:
+def enum_of(names: list[str]) -> WithJsonSchema:
     """The OpenAPI schema shows the registered names as the field's enum."""
-    return WithJsonSchema({"type": "string", "enum": registry.names()})
+    return WithJsonSchema({"type": "string", "enum": names})
 
 
-AggregationName = Annotated[str, only_names_of(AGGREGATORS), enum_of(AGGREGATORS)]
-GateName = Annotated[str, only_names_of(GATES), enum_of(GATES)]
+AggregationName = Annotated[str, only_names(AGGREGATORS.check), enum_of(AGGREGATORS.names())]
+# `auto` (the server's gate) or a gate's name
+RetrievalName = Annotated[str, only_names(check_retrieval), enum_of(retrieval_choices())]
 
 
 class AnswerOptions(BaseModel):
@@ -52,8 +53,8 @@ class AnswerOptions(BaseModel):
     aggregation: AggregationName | None = Field(
         default=None, description="how the experts' answers are merged (default: the server's)"
     )
-    retrieval: GateName | None = Field(
-        default=None, description="the retrieval gate (default: the server's)"
+    retrieval: RetrievalName | None = Field(
+        default=None, description="a retrieval gate, or auto: the server's (the default)"
     )
     max_tokens: int | None = Field(
         default=None, ge=1, description="per expert call (at most the server's budget)"

@@ -36,22 +36,24 @@ def test_an_unregistered_aggregation_is_a_422_naming_the_registered_ones(
     assert error["param"] == "aggregation"
 
 
-def test_the_retrieval_gates_come_from_their_registry(
+def test_the_retrieval_choices_come_from_the_gate_registry(
     client: TestClient, user_headers: dict[str, str]
 ) -> None:
     components = create_app(Settings()).openapi()["components"]["schemas"]
     field: dict[str, Any] = components["AnswerRequest"]["properties"]["retrieval"]
-    assert {"type": "string", "enum": GATES.names()} in field["anyOf"]
-    body = {"question": MC, "retrieval": "auto", "aggregation": "vote"}
+    assert {"type": "string", "enum": ["auto", *GATES.names()]} in field["anyOf"]
+    body = {"question": MC, "retrieval": "sometimes", "aggregation": "vote"}
     response = client.post("/v1/answers", json=body, headers=user_headers)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
-    assert error["message"] == "retrieval: unknown retrieval gate 'auto' (known: never)"
-    ok = client.post("/v1/answers", json={**body, "retrieval": "never"}, headers=user_headers)
-    assert ok.status_code == 200, ok.text
-    assert ok.json()["trace"]["retrieval"] == {
-        "gate": "never",
-        "retrieve": False,
-        "reasons": ["gate 'never'"],
-        "scores": {},
-    }
+    assert (
+        error["message"] == "retrieval: unknown retrieval 'sometimes' (known: auto, never, always)"
+    )
+    for choice, gate in (("never", "never"), ("auto", "never"), ("always", "always")):
+        ok = client.post("/v1/answers", json={**body, "retrieval": choice}, headers=user_headers)
+        assert ok.status_code == 200, ok.text
+        decision = ok.json()["trace"]["retrieval"]
+        assert (decision["gate"], decision["retrieve"]) == (gate, False)
+        assert decision["passages"] == []
+    # `always` with no document store configured: answered from the experts, and it says why
+    assert decision["reasons"][-1] == "no retriever is configured: answered without retrieval"
