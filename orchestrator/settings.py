@@ -1,9 +1,9 @@
 """All configuration in one place: one `Settings`, environment prefix SYMOE_.
 
 `Settings` combines one small class per concern: paths (the workers' own, from
-workers/settings.py, plus the orchestrator's), execution, tagging and recruiting, token
-budgets and the REST API. Nothing else in symoe reads the environment, except the workers'
-path settings that a Celery worker process reads for itself. Defaults are the embedded
+workers/settings.py, plus the orchestrator's), execution, tagging and recruiting, document
+chunking, token budgets and the REST API. Nothing else in symoe reads the environment, except
+the workers' path settings that a Celery worker process reads for itself. Defaults are the embedded
 deployment: a SQLite file under the data dir, the in-process runner, the local llama.cpp
 experts on the CPU, and data read where it lies in ../shared/data.
 """
@@ -148,6 +148,25 @@ class RecruitingSettings(BaseSettings):
     seed: int = 0
 
 
+class RetrievalSettings(BaseSettings):
+    """How ingested documents are cut into chunks (`symoe docs add`)."""
+
+    model_config = _ENV
+
+    # At most 250: the embedder reads 256 tokens with [CLS] and [SEP] (retrieval/chunking.py).
+    chunk_tokens: int = Field(default=200, ge=16, le=250, description="tokens per chunk")
+    chunk_overlap: int = Field(default=40, ge=0, description="tokens shared by neighbours")
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> RetrievalSettings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be below chunk_tokens "
+                f"({self.chunk_tokens})"
+            )
+        return self
+
+
 class BudgetSettings(BaseSettings):
     """Token budgets of each stage's generation."""
 
@@ -192,7 +211,14 @@ class ApiSettings(BaseSettings):
     )
 
 
-class Settings(PathSettings, ExecutionSettings, RecruitingSettings, BudgetSettings, ApiSettings):
+class Settings(
+    PathSettings,
+    ExecutionSettings,
+    RecruitingSettings,
+    RetrievalSettings,
+    BudgetSettings,
+    ApiSettings,
+):
     """Every setting, grouped by concern in the classes above; each field `name` is read
     from SYMOE_<NAME>."""
 

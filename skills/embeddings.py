@@ -49,6 +49,15 @@ def default_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+def load_tokenizer(model_dir: Path | None = None) -> Tokenizer:
+    """all-MiniLM-L6-v2's tokenizer as tokenizer.json declares it (the embedder sets its own
+    truncation; chunking counts tokens with it)."""
+    path = (model_dir or default_model_dir()) / "tokenizer.json"
+    if not path.is_file():
+        raise EmbeddingModelMissing(f"{path} not found; run `bash scripts/setup`")
+    return Tokenizer.from_file(str(path))
+
+
 Params = tuple[Array, Array]  # (weight, bias); a linear weight is stored (in, out)
 
 
@@ -214,7 +223,7 @@ class MiniLMEmbedder:
                     raise EmbeddingModelMissing(
                         f"all-MiniLM-L6-v2 not found in {model_dir}; run `bash scripts/setup`"
                     )
-                tokenizer = Tokenizer.from_file(str(files[1]))
+                tokenizer = load_tokenizer(model_dir)
                 tokenizer.enable_truncation(_MAX_TOKENS)
                 tokenizer.no_padding()  # we pad per batch, to the batch's longest text
                 config = json.loads(files[0].read_text())

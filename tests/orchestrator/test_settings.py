@@ -102,6 +102,7 @@ def test_each_setting_is_declared_once_in_one_concern() -> None:
         settings_module.PathSettings,
         settings_module.ExecutionSettings,
         settings_module.RecruitingSettings,
+        settings_module.RetrievalSettings,
         settings_module.BudgetSettings,
         settings_module.ApiSettings,
     ]
