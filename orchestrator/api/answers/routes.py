@@ -10,6 +10,7 @@ from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
 from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ApiError, ErrorResponse
+from orchestrator.retrieval.citations import cited
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -28,7 +29,11 @@ def create_answer(body: AnswerRequest, caller: CallerDep, answers: AnswersDep) -
         raise ApiError(422, "question: must not be blank", param="question")
     trace = answers.answer(body).traces[0]
     answer = AnswerResponse(
-        answer=trace.answer, extracted_answer=trace.extracted_answer, error=trace.error, trace=trace
+        answer=trace.answer,
+        extracted_answer=trace.extracted_answer,
+        error=trace.error,
+        citations=cited(trace.answer, trace.retrieval.passages),
+        trace=trace,
     )
     # serialised once, here: returning the model would make FastAPI validate the whole trace
     # again against response_model (which stays, for the schema)

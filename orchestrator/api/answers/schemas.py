@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.errors import SymoeError
 from orchestrator.retrieval import check_retrieval, retrieval_choices
-from orchestrator.trace import Trace
+from orchestrator.trace import Passage, Trace
 
 
 def only_names(check: Callable[[str], str]) -> AfterValidator:
@@ -72,4 +72,7 @@ class AnswerResponse(BaseModel):
     answer: str
     extracted_answer: str | None
     error: str | None
+    citations: list[Passage] = Field(
+        default_factory=list, description="the retrieved sources the answer cites as [n]"
+    )
     trace: Trace
