@@ -143,6 +143,7 @@ class Planner:
             )
             for i, h in enumerate(hits, start=1)
         ]
+        decision.passage_tokens = sum(h.chunk.tokens for h in hits)
 
     def _gate(self, options: BatchOptions) -> RetrievalGate:
         if options.retrieval is None or options.retrieval == self.gate.name:

@@ -39,6 +39,9 @@ class RetrievalDecision(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)
     passages: list[Passage] = Field(default_factory=list)
     search_seconds: float = 0.0
+    passage_tokens: int = Field(
+        default=0, description="tokens the passages add to each expert prompt (their chunks')"
+    )
 
 
 class Recruitment(BaseModel):

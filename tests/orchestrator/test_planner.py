@@ -153,6 +153,7 @@ def test_a_retrieving_gate_puts_numbered_passages_in_the_plan_and_the_prompts() 
     (plan,) = planner.plan([Query(text="Capital of France?")], options, stages)
     assert asked == [("Capital of France?", 2)]
     assert plan.retrieval.retrieve and plan.retrieval.gate == "always"
+    assert plan.retrieval.passage_tokens == 10  # two chunks of 5 tokens
     assert [(p.number, p.chunk_id, p.source) for p in plan.retrieval.passages] == [
         (1, 7, "a.md"),
         (2, 9, "b.md"),
