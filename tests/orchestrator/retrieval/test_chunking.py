@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from orchestrator.retrieval.chunking import MAX_CHUNK_TOKENS, Chunker
@@ -36,7 +38,7 @@ def test_windows_overlap_and_slice_the_original_text(model_ready: None) -> None:
     assert all(c.tokens == 50 for c in chunks[:-1]) and 0 < chunks[-1].tokens <= 50
     assert chunks[0].start == 0 and chunks[-1].end == len(TEXT)
     # each window starts 40 tokens after the one before, so consecutive chunks share text
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert 40 * (len(chunks) - 1) + chunks[-1].tokens == total
     # a chunk re-tokenised alone stays within the embedder's window
     assert all(count_tokens(c.text) <= MAX_CHUNK_TOKENS for c in chunks)
