@@ -149,10 +149,19 @@ class RecruitingSettings(BaseSettings):
 
 
 class RetrievalSettings(BaseSettings):
-    """How ingested documents are cut into chunks (`symoe docs add`)."""
+    """How ingested documents are cut into chunks (`symoe docs add`) and which retriever
+    searches them."""
 
     model_config = _ENV
 
+    retriever: str = Field(
+        default="hybrid", description="a RETRIEVERS name: bm25, dense, hybrid or langchain"
+    )
+    langchain_retriever: str | None = Field(
+        default=None,
+        description="retriever langchain: 'module:attribute', a LangChain BaseRetriever or a "
+        "callable with no arguments that returns one",
+    )
     # At most 250: the embedder reads 256 tokens with [CLS] and [SEP] (retrieval/chunking.py).
     chunk_tokens: int = Field(default=200, ge=16, le=250, description="tokens per chunk")
     chunk_overlap: int = Field(default=40, ge=0, description="tokens shared by neighbours")
