@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from orchestrator.cli import docs, experts, keys, profile
 from orchestrator.cli import eval as eval_cli
-from orchestrator.cli import experts, keys, profile
 from orchestrator.cli.ask import ask
 from orchestrator.cli.serve import serve
 from orchestrator.cli.worker import worker
@@ -22,6 +22,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(experts.app, name="experts")
 app.add_typer(profile.app, name="profile")
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(docs.app, name="docs")
 
 if __name__ == "__main__":
     app()

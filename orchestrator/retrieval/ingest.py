@@ -167,7 +167,7 @@ class Ingester:
                 )
             except (SQLAlchemyError, ValueError) as exc:
                 # The document's transaction rolled back: nothing of it was stored.
-                log.warning("storing %s failed: %s", source, exc)
+                log.debug("storing %s failed: %s", source, exc)  # the result says it too
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 results.append(IngestResult(source, "failed", f"not stored ({message})"))
                 continue
