@@ -9,8 +9,11 @@ from datetime import UTC
 import numpy as np
 import numpy.typing as npt
 import pytest
+from alembic import command
+from sqlalchemy import Engine, inspect
 
-from orchestrator.db import DocumentStore, Stores
+from orchestrator.db import DocumentStore, Stores, migrate
+from orchestrator.db.engine import alembic_config
 from orchestrator.retrieval.types import ChunkSource, ChunkText
 
 
@@ -132,3 +135,15 @@ def test_many_ids_are_read_in_batches(store: DocumentStore) -> None:
     ids = sorted(store.chunk_ids())
     assert [c.text for c in store.chunks(ids)] == texts
     assert store.embeddings(ids[::-1]).shape == (n, 384)
+
+
+def test_migration_0005_downgrades_to_0004_and_back(engine: Engine) -> None:
+    migrate(engine)
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+        connection.commit()
+    assert not {"documents", "chunks"} & set(inspect(engine).get_table_names())
+    assert migrate(engine) is True
+    assert {"documents", "chunks"} <= set(inspect(engine).get_table_names())
