@@ -15,6 +15,7 @@ from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
 from orchestrator.retrieval import GATES, RetrievalGate
+from orchestrator.retrieval.retrievers import RETRIEVERS, Retriever, RetrieverOptions
 from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
@@ -66,10 +67,26 @@ class Deployment:
         self.__dict__.pop("profile", None)
 
     @cached_property
+    def embedder(self) -> CachedEmbedder:
+        """The bundled all-MiniLM-L6-v2, its vectors cached on disk: skills and queries."""
+        return CachedEmbedder(MiniLMEmbedder(), self.settings.cache_dir)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Searches the document store; its index follows the store (built on first use)."""
+        s = self.settings
+        options = RetrieverOptions(
+            bm25_weight=s.bm25_weight,
+            dense_weight=s.dense_weight,
+            langchain_factory=s.langchain_retriever,
+        )
+        return RETRIEVERS.create(s.retriever, self.stores.documents, self.embedder, options)
+
+    @cached_property
     def vocabulary(self) -> SkillVocabulary:
         return SkillVocabulary(
             load_default_skills(),
-            CachedEmbedder(MiniLMEmbedder(), self.settings.cache_dir),
+            self.embedder,
             floor=self.settings.skill_floor,
             cache_dir=self.settings.cache_dir,
         )
@@ -126,6 +143,8 @@ class Deployment:
             recruiter=self.recruiter(profile),
             aggregators=self.aggregators(),
             profile=profile,
+            search=self.retriever.search,
+            passages=self.settings.retrieval_passages,
         )
 
     def plan_executor(self, runner: Runner | None = None) -> PlanExecutor:

@@ -162,6 +162,11 @@ class RetrievalSettings(BaseSettings):
         description="retriever langchain: 'module:attribute', a LangChain BaseRetriever or a "
         "callable with no arguments that returns one",
     )
+    retrieval_passages: int = Field(
+        default=3, ge=1, le=20, description="passages a retrieving query's expert prompts carry"
+    )
+    bm25_weight: float = Field(default=1.0, ge=0.0, description="retriever hybrid: BM25's weight")
+    dense_weight: float = Field(default=1.0, ge=0.0, description="retriever hybrid: dense's weight")
     # At most 250: the embedder reads 256 tokens with [CLS] and [SEP] (retrieval/chunking.py).
     chunk_tokens: int = Field(default=200, ge=16, le=250, description="tokens per chunk")
     chunk_overlap: int = Field(default=40, ge=0, description="tokens shared by neighbours")

@@ -55,5 +55,5 @@ def test_the_retrieval_choices_come_from_the_gate_registry(
         decision = ok.json()["trace"]["retrieval"]
         assert (decision["gate"], decision["retrieve"]) == (gate, False)
         assert decision["passages"] == []
-    # `always` with no document store configured: answered from the experts, and it says why
-    assert decision["reasons"][-1] == "no retriever is configured: answered without retrieval"
+    # `always` with nothing ingested: answered from the experts, and it says why
+    assert decision["reasons"][-1] == "the document store is empty: answered without retrieval"
