@@ -33,6 +33,24 @@ class Metrics:
         self.queries = Counter(
             "symoe_queries", "queries answered by outcome", ["outcome"], registry=self.registry
         )
+        # retrieval's cost: what the gate's decisions spend
+        self.retrievals = Counter(
+            "symoe_retrievals",
+            "queries by retrieval decision (retrieved, skipped)",
+            ["decision"],
+            registry=self.registry,
+        )
+        self.retrieval_tokens = Counter(
+            "symoe_retrieval_prompt_tokens",
+            "prompt tokens the retrieved passages added to expert calls",
+            registry=self.registry,
+        )
+        self.search_latency = Histogram(
+            "symoe_search_seconds",
+            "document search latency per retrieving query",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+        )
         self.queue_depth = Gauge(
             "symoe_queue_depth",
             "queries accepted and not yet answered (requests in flight and queued job items)",
@@ -47,6 +65,12 @@ class Metrics:
             for call in trace.calls:
                 self.tokens.labels(kind="prompt").inc(call.prompt_tokens)
                 self.tokens.labels(kind="completion").inc(call.completion_tokens)
+            retrieval = trace.retrieval
+            self.retrievals.labels(decision="retrieved" if retrieval.retrieve else "skipped").inc()
+            if retrieval.retrieve:
+                expert_calls = sum(1 for c in trace.calls if c.stage == "experts")
+                self.retrieval_tokens.inc(retrieval.passage_tokens * expert_calls)
+                self.search_latency.observe(retrieval.search_seconds)
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))
