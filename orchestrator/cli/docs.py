@@ -3,7 +3,6 @@ corpora (unchanged content is skipped, changed content replaced), `remove`, `lis
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,8 +153,6 @@ def search(
             if as_json:
                 print_json([])
             return
-        # bm25s sets its own logger to DEBUG on import, and the CLI's root handler would print it.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         options = RetrieverOptions(langchain_factory=dep.settings.langchain_retriever)
         name = retriever or dep.settings.retriever
         hits = RETRIEVERS.create(name, store, MiniLMEmbedder(), options).search(query, k)

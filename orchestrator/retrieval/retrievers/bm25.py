@@ -8,12 +8,18 @@ rebuilt when the store has not changed.
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 
 from orchestrator.retrieval.retrievers.base import RetrieverOptions, SyncedRetriever
 from orchestrator.retrieval.types import Chunk, ChunkSource, SearchHit
 from skills.embeddings import Embedder
+
+# bm25s sets its own logger to DEBUG when imported: an application's root handler (the CLI's,
+# the server's) would print every index build and query.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
