@@ -43,6 +43,12 @@ class Chunker:
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
 
+    @property
+    def settings_key(self) -> str:
+        """What decides where chunks are cut: part of a document's stored hash, so a change
+        of settings re-chunks a document whose text did not change."""
+        return f"chunk:{self.chunk_tokens}/{self.overlap}"
+
     def _load(self) -> Tokenizer:
         with self._lock:
             if self._tokenizer is None:

@@ -1,9 +1,12 @@
 """Ingestion: files and folders -> documents -> chunks -> embeddings -> the document store.
 
 File by file (a corpus line by line), so memory stays bounded however many files a folder
-holds. A document whose content hash is already stored under its source is skipped before it
-is embedded. Chunks are embedded in batches across documents, and each document is stored in
-one transaction of its own (`DocumentWriter.upsert`): a failure leaves no part of it behind."""
+holds. A document whose hash (its content and the chunker's settings, `Chunker.settings_key`)
+is already stored under its source is skipped before it is embedded; new chunk settings
+re-chunk it. Chunks are embedded in batches across documents, and each document is stored in
+one transaction of its own (`DocumentWriter.upsert`): a failure leaves no part of it behind.
+`Ingester.ingest_documents` is the one path from text to stored chunks: files, corpora and the
+admin API's documents all take it."""
 
 from __future__ import annotations
 
@@ -78,8 +81,13 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
     return files, missing
 
 
-def content_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def content_sha256(text: str, chunking: str = "") -> str:
+    """The hash the unchanged-check compares: the text's, and the chunker's settings (so
+    changing SYMOE_CHUNK_TOKENS or SYMOE_CHUNK_OVERLAP re-chunks on the next ingestion)."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    if chunking:
+        digest.update(f"\0{chunking}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -116,34 +124,39 @@ class Ingester:
 
     def ingest_file(self, path: Path) -> list[IngestResult]:
         """One result per document of the file (one, or one per corpus line)."""
+        return self.ingest_documents(self._documents(path))
+
+    def ingest_documents(self, documents: Iterable[SourceText | LineError]) -> list[IngestResult]:
+        """Chunk, embed and store each document (a `LineError` is reported as failed), one
+        result per item in order. Chunks are embedded in batches of about `batch_chunks`."""
         results: list[IngestResult] = []
         pending: list[_Prepared] = []
-        try:
-            for item in self._documents(path):
-                if isinstance(item, LineError):
-                    results.append(IngestResult(item.source, "failed", item.message))
-                    continue
-                prepared = self._prepare(item)
-                if isinstance(prepared, IngestResult):
-                    results.append(prepared)
-                    continue
-                pending.append(prepared)
-                if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
-                    results.extend(self._store(pending))
-                    pending = []
-        except ReadError as exc:
-            results.append(IngestResult(str(path), "failed", str(exc)))
+        for item in documents:
+            if isinstance(item, LineError):
+                results.append(IngestResult(item.source, "failed", item.message))
+                continue
+            prepared = self._prepare(item)
+            if isinstance(prepared, IngestResult):
+                results.append(prepared)
+                continue
+            pending.append(prepared)
+            if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
+                results.extend(self._store(pending))
+                pending = []
         results.extend(self._store(pending))  # a corpus's lines read before a late error too
         return results
 
     def _documents(self, path: Path) -> Iterator[SourceText | LineError]:
-        if path.suffix.lower() == ".jsonl":
-            yield from read_corpus(path, self.text_field, self.id_field)
-        else:
-            yield read_file(path)
+        try:
+            if path.suffix.lower() == ".jsonl":
+                yield from read_corpus(path, self.text_field, self.id_field)
+            else:
+                yield read_file(path)
+        except ReadError as exc:  # the whole file, or a corpus's rest: failed under its path
+            yield LineError(str(path), str(exc))
 
     def _prepare(self, document: SourceText) -> _Prepared | IngestResult:
-        sha256 = content_sha256(document.text)
+        sha256 = content_sha256(document.text, self.chunker.settings_key)
         if self.store.stored_sha256(document.source) == sha256:
             return IngestResult(document.source, "unchanged")
         chunks = self.chunker.split(document.text)

@@ -224,3 +224,22 @@ def test_a_document_that_fails_while_stored_leaves_nothing_behind(
     b_chunks = [c for c in store.chunks(store.chunk_ids()) if c.source.endswith("b.txt")]
     assert [c.text for c in b_chunks] == ["Rome is the capital of Italy."]
     assert store.revision()[1] == before[1][1] + stored["d.txt"].n_chunks
+
+
+def test_new_chunk_settings_rechunk_unchanged_text(
+    tmp_path: Path, store: DocumentStore, embedder: MiniLMEmbedder
+) -> None:
+    doc = tmp_path / "a.txt"
+    doc.write_text(" ".join(f"word{i}" for i in range(60)))
+    small = Ingester(store, embedder, Chunker(chunk_tokens=16, overlap=4))
+    assert [r.outcome for r in small.ingest([doc])] == ["added"]
+    assert [r.outcome for r in small.ingest([doc])] == ["unchanged"]
+    chunks_before = store.list()[0].n_chunks
+
+    for tokens, overlap in ((32, 4), (32, 8)):  # the size, then the overlap alone
+        other = Ingester(store, embedder, Chunker(chunk_tokens=tokens, overlap=overlap))
+        assert [r.outcome for r in other.ingest([doc])] == ["replaced"]
+        assert [r.outcome for r in other.ingest([doc])] == ["unchanged"]
+    assert store.list()[0].n_chunks < chunks_before
+    assert [r.outcome for r in small.ingest([doc])] == ["replaced"]
+    assert store.list()[0].n_chunks == chunks_before
