@@ -39,6 +39,7 @@ from orchestrator.eval.config import METHODS, EvalConfig, check_tagger, tagger_n
 from orchestrator.eval.metrics import compute_metrics
 from orchestrator.eval.report import write_report
 from orchestrator.eval.runner import EvalRun
+from orchestrator.retrieval import check_retrieval, retrieval_choices
 
 app = typer.Typer(help="Evaluate symoe and baselines on benchmarks.", no_args_is_help=True)
 
@@ -99,6 +100,12 @@ def run(
     dynamic_k: float = typer.Option(None, min=0.01, max=1.0, help="symoe: top-p weight mass"),
     min_share: float = typer.Option(None, min=0.001, max=0.99, help="symoe: fold rare experts"),
     max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
+    retrieval: str = typer.Option(
+        None,
+        help=f"{choices(retrieval_choices())}: retrieve from the document store (ingest the "
+        "benchmark's corpus first: symoe docs add-corpus); default none",
+        callback=names_of(check_retrieval),
+    ),
     chunk: int = typer.Option(256, min=1, help="items per batch (and per resumable step)"),
     overwrite: bool = typer.Option(False, help="replace a run with a different config in --out"),
 ) -> None:
@@ -124,6 +131,7 @@ def run(
             dynamic_k=dynamic_k,
             min_share=min_share,
             max_tokens=max_tokens,
+            retrieval=retrieval,
         )
         started = time.perf_counter()
         ev = EvalRun(dep, config, out, chunk=chunk, overwrite=overwrite)

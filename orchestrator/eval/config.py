@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.benchmarks import GENERIC, is_generic_file
-from orchestrator.errors import InputError
+from orchestrator.errors import ConfigError, InputError
 from orchestrator.recruiters import Recruiter
+from orchestrator.retrieval import check_retrieval
 from orchestrator.taggers import TAGGERS
 from workers.registry import Registry
 
@@ -75,6 +76,8 @@ class EvalConfig(BaseModel):
     dynamic_k: float | None = None
     min_share: float | None = None
     max_tokens: int | None = None
+    # a gate's name, or auto (the configured gate); None: no retrieval, as before it existed
+    retrieval: str | None = None
 
     @field_validator("methods")
     @classmethod
@@ -90,6 +93,16 @@ class EvalConfig(BaseModel):
     @classmethod
     def _known_aggregation(cls, value: str) -> str:
         return AGGREGATORS.check(value)
+
+    @field_validator("retrieval")
+    @classmethod
+    def _known_retrieval(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_retrieval(value)
+        except ConfigError as exc:
+            raise InputError(str(exc)) from None
 
     @model_validator(mode="after")
     def _generic_profile_split(self) -> EvalConfig:
@@ -107,7 +120,10 @@ class EvalConfig(BaseModel):
         return self
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
+        # a field added later is left out while unset, so runs made before it still resume
+        unset_later = {"retrieval"} if self.retrieval is None else set()
+        config = self.model_dump(exclude=unset_later)
+        return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _known(kind: str, name: str, names: Sequence[str]) -> str:

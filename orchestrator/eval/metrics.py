@@ -9,7 +9,7 @@ from pathlib import Path
 
 from orchestrator.eval.config import EvalConfig
 from orchestrator.eval.methods import build_method
-from orchestrator.eval.runner import read_rows
+from orchestrator.eval.streams import read_rows
 
 
 def _mean(values: list[float]) -> float:
@@ -32,6 +32,7 @@ def compute_metrics(
         distinct: list[int] = []
         tokens = [0, 0]
         seconds = 0.0
+        retrieval = {"retrievals": 0.0, "retrieval_prompt_tokens": 0.0, "search_seconds": 0.0}
         for seed in seeds:
             stem = f"{name}__seed{seed}"
             rows = read_rows(out_dir / "predictions" / f"{stem}.jsonl")
@@ -57,6 +58,8 @@ def compute_metrics(
                 stats = json.loads(prog.read_text())
                 seconds += stats["seconds"]
                 loads.update(stats["loads_per_stage"])
+                for key in retrieval:  # absent from runs made before retrieval existed
+                    retrieval[key] += stats.get(key, 0)
         accs = list(per_seed.values())
         runs = max(len(per_seed), 1)
         label = build_method(name, config, None, pool or ["x"], 0).label
@@ -75,6 +78,10 @@ def compute_metrics(
             "completion_tokens": tokens[1] // runs,
             "seconds": seconds / runs,
             "loads_per_stage": {k: v / runs for k, v in loads.items()},
+            # per run: the share of items that retrieved, and what retrieval cost
+            "retrieval_rate": retrieval["retrievals"] / runs / n_items if n_items else 0.0,
+            "retrieval_prompt_tokens": retrieval["retrieval_prompt_tokens"] / runs,
+            "search_seconds": retrieval["search_seconds"] / runs,
             "distinct_models": _mean([float(d) for d in distinct]),
             "per_category": {c: _mean(v) for c, v in sorted(cat_right.items())},
             "experts_per_category": {c: dict(v.most_common()) for c, v in sorted(drawn.items())},

@@ -19,54 +19,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from orchestrator.answering import AnsweringService
-from orchestrator.benchmarks import BenchItem, is_correct, load_benchmark
+from orchestrator.benchmarks import BenchItem, load_benchmark
 from orchestrator.errors import InputError
 from orchestrator.eval.config import EvalConfig
 from orchestrator.eval.methods import Method, build_method
+from orchestrator.eval.streams import StreamStats, atomic_write, prediction_row, read_rows
 from orchestrator.experts import ExpertRegistry
 from orchestrator.factory import Deployment
 from orchestrator.plan import BatchOptions, Query
 from orchestrator.planner import Planner
 from orchestrator.profiling import build_profile_set
+from orchestrator.retrieval import AUTO
 from orchestrator.taggers import PrecomputedTagger
-from orchestrator.trace import SkillTagging, Trace
+from orchestrator.trace import SkillTagging
 from skills.profiles import ProfileSet
 from workers.types import GenerationParams
 
-
-class StreamStats(BaseModel):
-    """Cumulative cost of one (method, seed) stream, kept across resumptions."""
-
-    seconds: float = 0.0
-    loads_per_stage: dict[str, int] = Field(default_factory=dict)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
 Progress = Callable[[str, int, int], None]  # (stream label, items done now, stream total)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def read_rows(path: Path) -> list[dict[str, object]]:
-    """Rows of a predictions file; a torn last line (killed mid-write) is dropped."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
 
 
 class EvalRun:
@@ -124,7 +94,7 @@ class EvalRun:
                     shutil.rmtree(self.out / sub, ignore_errors=True)
                 for name in ("tags.json", "profile.json", "metrics.json", "report.md"):
                     (self.out / name).unlink(missing_ok=True)
-        _atomic_write(path, self.config.model_dump_json(indent=1))
+        atomic_write(path, self.config.model_dump_json(indent=1))
 
     def tags(self, progress: Progress | None = None) -> dict[str, SkillTagging]:
         path = self.out / "tags.json"
@@ -150,7 +120,7 @@ class EvalRun:
                         cached[item.id] = t
                     if progress:
                         progress("tagging", len(part), len(todo))
-            _atomic_write(path, json.dumps({k: v.model_dump() for k, v in cached.items()}))
+            atomic_write(path, json.dumps({k: v.model_dump() for k, v in cached.items()}))
         return cached
 
     def profile(self, tags: dict[str, SkillTagging]) -> ProfileSet | None:
@@ -215,7 +185,7 @@ class EvalRun:
         done = {str(r["item_id"]) for r in rows}
         # Rewrite without a torn tail so appends start on a clean line.
         if pred_path.exists() and len(rows) != len(pred_path.read_text().splitlines()):
-            _atomic_write(pred_path, "".join(json.dumps(r) + "\n" for r in rows))
+            atomic_write(pred_path, "".join(json.dumps(r) + "\n" for r in rows))
         stats = (
             StreamStats.model_validate_json(prog_path.read_text())
             if prog_path.exists()
@@ -229,6 +199,7 @@ class EvalRun:
         # A fresh pool per stream: its loads are what this method costs.
         runner = self.dep.make_runner()
         # no database: the predictions files are this run's record
+        retrieval = self._retrieval_gate()
         planner = Planner(
             registry=self.registry,
             tagger=tagger,
@@ -236,11 +207,15 @@ class EvalRun:
             recruiter=method.recruiter,
             aggregators=self.dep.aggregators(),
             profile=profile,
+            # the deployment's document store: ingest the benchmark's corpus first
+            search=self.dep.retriever.search if retrieval != "never" else None,
+            passages=self.dep.settings.retrieval_passages,
         )
         answering = AnsweringService(planner, self.dep.plan_executor(runner))
         options = BatchOptions(
             k=method.k,
             aggregation=method.aggregation,
+            retrieval=retrieval,
             expert_max_tokens=self.config.max_tokens,
             temperature=method.temperature,
             seed=seed,
@@ -257,39 +232,23 @@ class EvalRun:
                 options,
             )
             lines = "".join(
-                json.dumps(self._row(method, seed, i, t)) + "\n"
+                json.dumps(prediction_row(method, seed, i, t)) + "\n"
                 for i, t in zip(part, report.traces, strict=True)
             )
             with pred_path.open("a") as fh:  # one write per chunk, flushed to disk
                 fh.write(lines)
                 fh.flush()
                 os.fsync(fh.fileno())
-            stats.seconds += time.perf_counter() - started
-            for st in report.stages:
-                stats.loads_per_stage[st.stage] = stats.loads_per_stage.get(st.stage, 0) + st.loads
-            stats.prompt_tokens += sum(t.prompt_tokens for t in report.traces)
-            stats.completion_tokens += sum(t.completion_tokens for t in report.traces)
-            _atomic_write(prog_path, stats.model_dump_json())
+            stats.add(report, time.perf_counter() - started)
+            atomic_write(prog_path, stats.model_dump_json())
             if progress:
                 progress(stem, len(part), len(self.items))
         runner.close()
 
-    @staticmethod
-    def _row(method: Method, seed: int, item: BenchItem, trace: Trace) -> dict[str, object]:
-        expert_calls = [c for c in trace.calls if c.stage == "experts"]
-        any_correct = any(is_correct(c.extracted, item.answer, item.fmt) for c in expert_calls)
-        correct = is_correct(trace.extracted_answer, item.answer, item.fmt)
-        return {
-            "method": method.name,
-            "seed": seed,
-            "item_id": item.id,
-            "category": item.category,
-            "gold": item.answer,
-            "pred": trace.extracted_answer,
-            "correct": any_correct if method.name == "oracle" else correct,
-            "any_correct": any_correct,
-            "experts": trace.recruitment.drawn,
-            "aggregator": trace.recruitment.aggregator,
-            "prompt_tokens": trace.prompt_tokens,
-            "completion_tokens": trace.completion_tokens,
-        }
+    def _retrieval_gate(self) -> str:
+        """The gate of this run: none asked is `never` (whatever the settings say), `auto`
+        is the configured one."""
+        asked = self.config.retrieval
+        if asked is None:
+            return "never"
+        return self.dep.settings.retrieval_gate if asked == AUTO else asked
