@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-# "json": a chat completion's response_format asked for JSON (see canonical_json)
-AnswerFormat = Literal["letter", "number", "math", "free", "json"]
+# "json": a chat completion's response_format asked for JSON (see canonical_json);
+# "yesno": a closed yes/no/maybe answer (PubMedQA, BoolQ; see extract_yesno)
+AnswerFormat = Literal["letter", "number", "math", "free", "json", "yesno"]
 
 # Where a few-shot continuation starts its next item. A base model that has answered goes on
 # to invent the next "Question: ..." and answers that too, so only the text before it is
@@ -23,6 +24,12 @@ _LEADING = re.compile(r"^\s*\(([A-J])\)|^\s*([A-J])[.)]?\s*$")
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _MATH_ANSWER_IS = re.compile(r"answer is:?[ \t]*([^\n]+)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_YESNO_WORD = r"\**\s*\(?\s*(yes|no|maybe|true|false)\b"
+_YESNO_ANSWER = re.compile(
+    rf"(?:answer is|answer\s*[:=]|\\boxed\{{)\s*:?\s*{_YESNO_WORD}", re.IGNORECASE
+)
+_YESNO_LEADING = re.compile(rf"^\W*{_YESNO_WORD}", re.IGNORECASE)
+_TRUTH_AS_YESNO = {"true": "yes", "false": "no"}
 
 
 def detect_format(question: str) -> AnswerFormat:
@@ -63,6 +70,16 @@ def extract_number(text: str) -> str | None:
         return None
     value = str(found[-1]).replace(",", "")
     return value[:-2] if value.endswith(".0") else value
+
+
+def extract_yesno(text: str) -> str | None:
+    """'yes', 'no' or 'maybe': the last 'answer is X' / 'answer: X' / boxed X, else the word
+    the text opens with ("No, it was ..."); true and false read as yes and no."""
+    found = _YESNO_ANSWER.findall(text) or _YESNO_LEADING.findall(text)[:1]
+    if not found:
+        return None
+    word = str(found[-1]).lower()
+    return _TRUTH_AS_YESNO.get(word, word)
 
 
 def boxed_contents(text: str) -> list[str]:
@@ -125,4 +142,6 @@ def extract(text: str, fmt: AnswerFormat) -> str | None:
         return extract_math(text)
     if fmt == "json":
         return canonical_json(text)
+    if fmt == "yesno":
+        return extract_yesno(text)
     return normalize_free(text)

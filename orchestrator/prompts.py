@@ -26,6 +26,10 @@ _INSTRUCTION: dict[AnswerFormat, str] = {
     ),
     "free": "Answer concisely and correctly.",
     "json": "Answer with JSON only.",
+    "yesno": (
+        'Provide your reasoning briefly first, and then print "The answer is X", where X is '
+        "yes or no (or maybe, only if the evidence cannot decide), at the end of your response."
+    ),
 }
 _INSTRUCTION["math"] = _INSTRUCTION["number"]
 
@@ -40,6 +44,10 @@ _COMPLETION_SHOT: dict[AnswerFormat, str] = {
     "json": (
         "Question: What is the largest planet in the solar system? Answer in JSON.\n"
         'Answer: {"answer": "Jupiter"}\n\n'
+    ),
+    "yesno": (
+        "Question: Is the Pacific the largest ocean on Earth?\n"
+        "Answer: The Pacific covers more area than any other ocean. The answer is yes.\n\n"
     ),
 }
 _COMPLETION_SHOT["math"] = _COMPLETION_SHOT["number"]

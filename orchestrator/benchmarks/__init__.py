@@ -29,6 +29,7 @@ from orchestrator.benchmarks.gsm8k import GSM8K
 from orchestrator.benchmarks.medmcqa import MEDMCQA
 from orchestrator.benchmarks.mmlu import MMLU
 from orchestrator.benchmarks.mmlu_pro import MMLU_PRO, MMLU_PRO_FULL
+from orchestrator.benchmarks.rag_qa import BOOLQ, HOTPOTQA, PUBMEDQA
 from orchestrator.errors import InputError
 
 __all__ = [
@@ -46,7 +47,11 @@ __all__ = [
 ]
 
 LOADERS: dict[str, Benchmark] = {
-    b.name: b for b in (MMLU_PRO, MMLU_PRO_FULL, GPQA, AIME, MEDMCQA, GSM8K, ARC_CHALLENGE, MMLU)
+    b.name: b
+    for b in (
+        *(MMLU_PRO, MMLU_PRO_FULL, GPQA, AIME, MEDMCQA, GSM8K, ARC_CHALLENGE, MMLU),
+        *(HOTPOTQA, PUBMEDQA, BOOLQ),  # retrieval QA sets: shared_data_dir/rag (rag_qa.py)
+    )
 }
 
 GENERIC = "generic"

@@ -140,6 +140,19 @@ def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file holding one object (e.g. id -> record)."""
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: expected a JSON object")
+    if _has_nul(data):
+        raise InputError(f"{path}: {_NUL}")
+    return data
+
+
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """One JSON object a line (blank lines skipped), each with its 1-based line number."""
     out = []
