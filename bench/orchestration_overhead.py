@@ -23,7 +23,7 @@ from orchestrator.experts import Expert, ExpertRegistry
 from orchestrator.plan import BatchOptions, Query
 from orchestrator.planner import Planner
 from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.retrieval import NeverRetrieve
+from orchestrator.retrieval import GateContext, NeverRetrieve
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
@@ -72,7 +72,7 @@ def build(n_experts: int) -> AnsweringService:
     planner = Planner(
         registry=registry,
         tagger=RandomSkillTagger(),
-        gate=NeverRetrieve(profile),
+        gate=NeverRetrieve(GateContext(profile)),
         recruiter=SymbolicRecruiter(profile),
         aggregators=aggregators,
         profile=profile,

@@ -14,7 +14,7 @@ from orchestrator.execution import PlanExecutor
 from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
-from orchestrator.retrieval import GATES, RetrievalGate
+from orchestrator.retrieval import GATES, GateContext, RetrievalGate
 from orchestrator.retrieval.retrievers import RETRIEVERS, Retriever, RetrieverOptions
 from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
@@ -131,7 +131,14 @@ class Deployment:
         return all_aggregators()
 
     def gate(self, profile: ProfileSet | None = None) -> RetrievalGate:
-        return GATES.create(self.settings.retrieval_gate, profile)
+        """The configured gate; a fitted gate reads its active artifact from the database
+        (only then: `never` and `always` open no database)."""
+        context = GateContext(
+            profile=profile,
+            embedder=self.embedder,
+            artifacts=lambda gate: self.stores.gate_artifacts.active(gate),
+        )
+        return GATES.create(self.settings.retrieval_gate, context)
 
     def planner(self, tagger: str | None = None) -> Planner:
         """A planner over the active profile set."""

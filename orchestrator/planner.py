@@ -148,7 +148,7 @@ class Planner:
     def _gate(self, options: BatchOptions) -> RetrievalGate:
         if options.retrieval is None or options.retrieval == self.gate.name:
             return self.gate
-        return GATES.create(options.retrieval, self.profile)
+        return GATES.create(options.retrieval, self.gate.context)  # same profile and embedder
 
     def choose_aggregator(self, options: BatchOptions) -> str:
         """The `aggregator` option, else the profile's default, else the most accurate

@@ -1,11 +1,12 @@
 """Persistence: SQLAlchemy models, engines and migrations, and one store per noun (traces,
-profile sets, experts, eval runs, jobs, API keys, documents), bundled over one database by
-Stores."""
+profile sets, experts, eval runs, jobs, API keys, documents, gate artifacts), bundled over one
+database by Stores."""
 
 from orchestrator.db.documents import DocumentInfo, DocumentStore
 from orchestrator.db.engine import make_engine, migrate, session_factory
 from orchestrator.db.eval_runs import EvalRunInfo, EvalRunStore
 from orchestrator.db.experts import DuplicateExpertError, ExpertStore
+from orchestrator.db.gate_artifacts import GateArtifactInfo, GateArtifactStore
 from orchestrator.db.jobs import JobStore
 from orchestrator.db.keys import KeyStore
 from orchestrator.db.profile_sets import ProfileSetInfo, ProfileSetStore
@@ -20,6 +21,8 @@ __all__ = [
     "EvalRunInfo",
     "EvalRunStore",
     "ExpertStore",
+    "GateArtifactInfo",
+    "GateArtifactStore",
     "JobStore",
     "KeyStore",
     "ProfileSetInfo",

@@ -280,3 +280,23 @@ class ChunkRow(Base):
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[int] = mapped_column(Integer)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class GateArtifactRow(Base):
+    """A fitted retrieval gate (`symoe gate fit`), versioned per gate name; one version of
+    each gate is active (the one a deployment's gate loads). The labelled examples' vectors
+    are raw little-endian float32 bytes, (n_examples, dim), as in `chunks`."""
+
+    __tablename__ = "gate_artifacts"
+    __table_args__ = (UniqueConstraint("gate", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gate: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # stored at
+    embedding_model: Mapped[str] = mapped_column(String(128))
+    dim: Mapped[int] = mapped_column(Integer)
+    n_examples: Mapped[int] = mapped_column(Integer)
+    body: Mapped[Json] = mapped_column(JSON)  # the GateArtifact dump without its embeddings
+    embeddings: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orchestrator.db.documents import DocumentStore
 from orchestrator.db.eval_runs import EvalRunStore
 from orchestrator.db.experts import ExpertStore
+from orchestrator.db.gate_artifacts import GateArtifactStore
 from orchestrator.db.jobs import JobStore
 from orchestrator.db.keys import KeyStore
 from orchestrator.db.profile_sets import ProfileSetStore
@@ -23,3 +24,4 @@ class Stores:
         self.jobs = JobStore(sessions)
         self.keys = KeyStore(sessions)
         self.documents = DocumentStore(sessions)
+        self.gate_artifacts = GateArtifactStore(sessions)

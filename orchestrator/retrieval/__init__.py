@@ -1,15 +1,19 @@
 """Retrieval: the per-query gate between retrieved documents and the internal experts.
-Registry: GATES (`never`, `always`)."""
+Registry: GATES (`never`, `always`, `skr_knn`), each built from a `GateContext`."""
 
 from __future__ import annotations
 
 from orchestrator.errors import ConfigError
-from orchestrator.retrieval.gate import AlwaysRetrieve, NeverRetrieve, RetrievalGate
+from orchestrator.retrieval.gate import AlwaysRetrieve, GateContext, NeverRetrieve, RetrievalGate
 from workers.registry import Registry
 
 GATES: Registry[RetrievalGate] = Registry(
     "retrieval gate",
-    {NeverRetrieve.name: NeverRetrieve, AlwaysRetrieve.name: AlwaysRetrieve},
+    {
+        NeverRetrieve.name: NeverRetrieve,
+        AlwaysRetrieve.name: AlwaysRetrieve,
+        "skr_knn": "orchestrator.retrieval.skr:SkrKnnGate",
+    },
     error=ConfigError,
 )
 
@@ -32,6 +36,7 @@ __all__ = [
     "AUTO",
     "GATES",
     "AlwaysRetrieve",
+    "GateContext",
     "NeverRetrieve",
     "RetrievalGate",
     "check_retrieval",

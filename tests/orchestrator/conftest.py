@@ -12,7 +12,7 @@ from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
 from orchestrator.planner import Planner
 from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.retrieval import NeverRetrieve
+from orchestrator.retrieval import GateContext, NeverRetrieve
 from orchestrator.runners import InProcessRunner, Runner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
@@ -63,7 +63,7 @@ def build_answering(
     planner = Planner(
         registry=registry,
         tagger=FixedTagger(skills or []),
-        gate=NeverRetrieve(profile),
+        gate=NeverRetrieve(GateContext(profile)),
         recruiter=SymbolicRecruiter(profile, seed=seed),
         aggregators=aggregators,
         profile=profile,

@@ -11,7 +11,7 @@ from orchestrator.plan import BatchOptions, DirectPrompt, Query
 from orchestrator.planner import Planner, direct_plan
 from orchestrator.prompts import expert_prompt
 from orchestrator.recruiters import SymbolicRecruiter
-from orchestrator.retrieval import GATES, NeverRetrieve, RetrievalGate
+from orchestrator.retrieval import GATES, GateContext, NeverRetrieve, RetrievalGate
 from orchestrator.retrieval.types import Chunk, SearchHit
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
@@ -52,7 +52,7 @@ def _planner(profile: ProfileSet | None = None, gate: RetrievalGate | None = Non
     return Planner(
         registry=_registry(),
         tagger=FixedTagger(["law"]),
-        gate=gate or NeverRetrieve(profile),
+        gate=gate or NeverRetrieve(GateContext(profile)),
         recruiter=SymbolicRecruiter(profile, seed=0),
         aggregators=all_aggregators(),
         profile=profile,
@@ -91,7 +91,7 @@ def test_the_default_gate_never_retrieves_and_a_vote_has_no_aggregator() -> None
     (plan,) = _planner().plan([Query(text=MC)], BatchOptions(k=1, aggregation="vote"), stages)
     assert plan.retrieval.gate == "never" and plan.retrieval.retrieve is False
     assert plan.aggregator is None and plan.recruitment.aggregation == "vote"
-    assert GATES.names() == ["never", "always"]
+    assert GATES.names() == ["never", "always", "skr_knn"]
 
 
 def test_the_aggregator_comes_from_the_option_then_the_profile() -> None:

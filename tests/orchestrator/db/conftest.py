@@ -27,6 +27,7 @@ TABLES = {
     "job_items",
     "documents",
     "chunks",
+    "gate_artifacts",
 }
 
 
