@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
+from orchestrator.api.documents.routes import router as documents_router
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.health.routes import keyed_schema_router
 from orchestrator.api.health.routes import router as health_router
@@ -54,7 +55,15 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         redoc_url="/redoc" if public_docs else None,
     )
     install_error_handlers(app)
-    for router in (health_router, answers_router, jobs_router, admin_router, openai_router):
+    routers = (
+        health_router,
+        answers_router,
+        jobs_router,
+        admin_router,
+        documents_router,
+        openai_router,
+    )
+    for router in routers:
         app.include_router(router)
     if not public_docs:
         app.include_router(keyed_schema_router)

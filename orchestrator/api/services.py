@@ -18,6 +18,7 @@ from orchestrator.answering import AnsweringService
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.auth.ratelimit import RateLimiter
+from orchestrator.api.documents.service import DocumentsService
 from orchestrator.api.health.service import HealthService
 from orchestrator.api.jobs.executor import JobExecutor
 from orchestrator.api.jobs.service import JobsService
@@ -25,8 +26,11 @@ from orchestrator.api.metrics import Metrics
 from orchestrator.api.openai.serving import OpenAIServing
 from orchestrator.db.keys import KeyStore
 from orchestrator.factory import Deployment
+from orchestrator.retrieval.chunking import Chunker
+from orchestrator.retrieval.ingest import Ingester
 from orchestrator.runners import Runner
 from orchestrator.settings import Settings
+from skills.embeddings import MiniLMEmbedder
 
 
 class ApiServices:
@@ -86,12 +90,22 @@ class ApiServices:
         stores = self.deployment.stores
         return HealthService(stores.sessions, self.deployment.registry, self.runner)
 
+    @cached_property
+    def documents(self) -> DocumentsService:
+        """Documents over the API take `symoe docs add`'s path. Their chunks are embedded
+        without the deployment's on-disk cache (meant for skills and queries, read again and
+        again); the model loads on the first document or search."""
+        store, s = self.deployment.stores.documents, self.settings
+        ingester = Ingester(store, MiniLMEmbedder(), Chunker(s.chunk_tokens, s.chunk_overlap))
+        return DocumentsService(store, ingester, lambda: self.deployment.retriever)
+
     def publish(self, state: Any) -> None:
         """Put each feature's service on the app's state, where its routes read it."""
         state.services = self  # for tests and the lifespan's close
         state.keys, state.limiter, state.metrics = self.keys, self.limiter, self.metrics
         state.answers, state.jobs, state.openai = self.answers, self.job_service, self.openai
         state.admin, state.health = self.admin, self.health
+        state.documents = self.documents
 
     @cached_property
     def openai(self) -> OpenAIServing:
