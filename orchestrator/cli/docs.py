@@ -1,10 +1,12 @@
 """`symoe docs`: the documents retrieval searches. `add` ingests files, folders and JSONL
-corpora (unchanged content is skipped, changed content replaced), `remove`, `list`, `search`."""
+corpora (unchanged content is skipped, changed content replaced), `add-corpus` a RAG
+evaluation set's passages, `remove`, `list`, `search`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 import typer
@@ -12,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orchestrator.benchmarks.rag_corpora import CORPORA, corpus_documents
 from orchestrator.cli.common import (
     choices,
     console,
@@ -21,7 +24,7 @@ from orchestrator.cli.common import (
     names_of,
     print_json,
 )
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, InputError
 from orchestrator.retrieval.chunking import Chunker
 from orchestrator.retrieval.ingest import OUTCOMES, Ingester, IngestResult, find_files, summary
 from orchestrator.retrieval.retrievers import RETRIEVERS, RetrieverOptions
@@ -30,6 +33,7 @@ from skills.embeddings import EmbeddingModelMissing, MiniLMEmbedder
 app = typer.Typer(help="Documents for retrieval: add, list, remove, search.", no_args_is_help=True)
 
 SNIPPET_CHARS = 160
+CORPUS_BATCH = 256  # documents handed to the ingester at a time: the progress bar's step
 
 
 @contextmanager
@@ -38,6 +42,12 @@ def _model_errors() -> Iterator[None]:
         yield
     except EmbeddingModelMissing as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _progress() -> Progress:
+    """A bar on stderr that disappears when done (the summary line stays)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True)
 
 
 def _report(result: IngestResult, progress: Progress) -> None:
@@ -71,13 +81,7 @@ def add(
         ingester = Ingester(dep.stores.documents, MiniLMEmbedder(), chunker, text_field, id_field)
         files, missing = find_files(paths)
         counts = summary(missing)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=True) as progress:
+        with _progress() as progress:
             for result in missing:
                 _report(result, progress)
             task = progress.add_task("files", total=len(files))
@@ -87,6 +91,44 @@ def add(
                     counts[result.outcome] += 1
                     _report(result, progress)
                 progress.advance(task)
+    console.print(", ".join(f"{outcome} {counts[outcome]}" for outcome in OUTCOMES))
+    if counts["failed"]:
+        raise typer.Exit(code=1)
+
+
+def _known_corpus(name: str) -> str:
+    if name not in CORPORA:
+        raise InputError(f"unknown corpus {name!r} (known: {', '.join(CORPORA)})")
+    return name
+
+
+@app.command("add-corpus")
+@friendly_errors
+def add_corpus(
+    name: str = typer.Argument(
+        ..., help=f"{choices(CORPORA)}: a RAG evaluation set", callback=names_of(_known_corpus)
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="only the first N documents (a smoke test); default: all"
+    ),
+) -> None:
+    """Ingest a RAG evaluation set's passages (shared_data_dir/rag; see
+    orchestrator/benchmarks/rag_corpora.py) as one document each, sources `NAME:...`, so
+    `symoe eval run --benchmark NAME` can retrieve them. Unchanged documents are skipped."""
+    with deployment() as dep, _model_errors():
+        settings = dep.settings
+        documents = list(islice(corpus_documents(settings.benchmarks_dir, name), limit))
+        chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
+        ingester = Ingester(dep.stores.documents, MiniLMEmbedder(), chunker)
+        counts = summary([])
+        with _progress() as progress:
+            task = progress.add_task(name, total=len(documents))
+            for start in range(0, len(documents), CORPUS_BATCH):
+                batch = documents[start : start + CORPUS_BATCH]
+                for result in ingester.ingest_documents(batch):
+                    counts[result.outcome] += 1
+                    _report(result, progress)
+                progress.advance(task, len(batch))
     console.print(", ".join(f"{outcome} {counts[outcome]}" for outcome in OUTCOMES))
     if counts["failed"]:
         raise typer.Exit(code=1)
