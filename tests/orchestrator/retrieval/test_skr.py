@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from orchestrator.errors import ConfigError
+from orchestrator.factory import Deployment
 from orchestrator.retrieval import GATES, GateContext
 from orchestrator.retrieval.artifacts import GateArtifact, Judgement, LabelledSplit
 from orchestrator.retrieval.skr import SkrKnnGate, knn_votes, label_codes
+from orchestrator.settings import Settings
 from orchestrator.trace import SkillTagging
 from skills.embeddings import MiniLMEmbedder
 from tests.minilm import minilm_or_skip
@@ -141,3 +145,10 @@ def test_no_fitted_artifact_names_the_fit_command(embedder: MiniLMEmbedder) -> N
     assert isinstance(found, SkrKnnGate) and found.artifact is stored
     with pytest.raises(ConfigError, match="needs a query embedder"):
         GATES.create("skr_knn", GateContext(artifact=stored))
+
+
+def test_a_deployment_without_a_fitted_artifact_refuses_skr_knn(tmp_path: Path) -> None:
+    deployment = Deployment(Settings(data_dir=tmp_path, retrieval_gate="skr_knn"))
+    with pytest.raises(ConfigError, match=r"run `symoe gate fit --gate skr_knn`"):
+        deployment.gate()
+    assert Deployment(Settings(data_dir=tmp_path)).gate().name == "never"
