@@ -33,12 +33,16 @@ def compute_metrics(
         tokens = [0, 0]
         seconds = 0.0
         retrieval = {"retrievals": 0.0, "retrieval_prompt_tokens": 0.0, "search_seconds": 0.0}
+        qa: dict[str, list[float]] = {"em": [], "f1": []}  # free-form answers, per seed
         for seed in seeds:
             stem = f"{name}__seed{seed}"
             rows = read_rows(out_dir / "predictions" / f"{stem}.jsonl")
             if not rows:
                 continue
             per_seed[str(seed)] = sum(bool(r["correct"]) for r in rows) / len(rows)
+            for key, scores in qa.items():
+                if all(key in r for r in rows):
+                    scores.append(sum(float(str(r[key])) for r in rows) / len(rows))
             unparseable.append(sum(r["pred"] is None for r in rows))
             committee_oracle.append(sum(bool(r["any_correct"]) for r in rows) / len(rows))
             by_cat: dict[str, list[bool]] = defaultdict(list)
@@ -78,6 +82,7 @@ def compute_metrics(
             "completion_tokens": tokens[1] // runs,
             "seconds": seconds / runs,
             "loads_per_stage": {k: v / runs for k, v in loads.items()},
+            **{f"{key}_mean": _mean(scores) for key, scores in qa.items() if scores},
             # per run: the share of items that retrieved, and what retrieval cost
             "retrieval_rate": retrieval["retrievals"] / runs / n_items if n_items else 0.0,
             "retrieval_prompt_tokens": retrieval["retrieval_prompt_tokens"] / runs,

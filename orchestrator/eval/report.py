@@ -81,9 +81,10 @@ def render_markdown(metrics: dict[str, Any], plots: list[Path] | None = None) ->
 def _summary_table(methods: dict[str, dict[str, Any]]) -> list[str]:
     oracle = any("committee_oracle_mean" in m for m in methods.values())
     retrieved = any(m.get("retrieval_rate") for m in methods.values())
+    qa = any("f1_mean" in m for m in methods.values())
     header = ["Method", "Accuracy (%)", *(["Committee oracle (%)"] if oracle else []),
               "Unparseable", "Distinct models", "Loads", "Prompt tokens", "Completion tokens",
-              "Seconds",
+              "Seconds", *(["EM (%)", "F1 (%)"] if qa else []),
               *(["Retrieved (%)", "Passage tokens", "Search s"] if retrieved else [])]  # fmt: skip
     rows = [_row(header), _row(["---"] + ["---:"] * (len(header) - 1))]
     for name, m in methods.items():
@@ -101,6 +102,7 @@ def _summary_table(methods: dict[str, dict[str, Any]]) -> list[str]:
                 _count(m.get("prompt_tokens", 0)),
                 _count(m.get("completion_tokens", 0)),
                 _num(m.get("seconds", 0.0), 1),
+                *([_pct(m.get("em_mean")), _pct(m.get("f1_mean"))] if qa else []),
                 *([_pct(m.get("retrieval_rate")), _count(m.get("retrieval_prompt_tokens", 0)),
                    _num(m.get("search_seconds", 0.0), 2)] if retrieved else []),
             ])

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from orchestrator.benchmarks import BenchItem, is_correct
+from orchestrator.benchmarks.qa_metrics import exact_match, hotpot_f1
 from orchestrator.eval.config import Method
 from orchestrator.trace import BatchReport, Trace
 
@@ -80,4 +81,13 @@ def prediction_row(method: Method, seed: int, item: BenchItem, trace: Trace) -> 
         "retrieved": trace.retrieval.retrieve,
         "sources": [p.source for p in trace.retrieval.passages],
         "completion_tokens": trace.completion_tokens,
+        # free-form answers are also scored as QA sets score them (SQuAD EM, HotpotQA F1)
+        **(
+            {
+                "em": exact_match(trace.extracted_answer, item.answer),
+                "f1": hotpot_f1(trace.extracted_answer, item.answer),
+            }
+            if item.fmt == "free"
+            else {}
+        ),
     }
