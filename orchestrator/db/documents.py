@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.db.models import ChunkRow, DocumentRow, utcnow
+from orchestrator.db.models import utcnow
+from orchestrator.db.retrieval_models import ChunkRow, DocumentRow
 from orchestrator.retrieval.types import Chunk, ChunkText, UpsertOutcome
 
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2

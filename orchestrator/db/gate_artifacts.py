@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.db.models import GateArtifactRow
+from orchestrator.db.retrieval_models import GateArtifactRow
 from orchestrator.errors import InputError
 from orchestrator.retrieval.artifacts import GateArtifact
 

@@ -12,7 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from orchestrator.db import make_engine, migrate
+from orchestrator.db import (
+    make_engine,
+    migrate,
+    retrieval_models,  # noqa: F401 - registers its tables on Base
+)
 from orchestrator.db.engine import alembic_config, is_at_head
 from orchestrator.db.models import Base
 from tests.orchestrator.db.conftest import TABLES
