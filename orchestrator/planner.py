@@ -23,6 +23,10 @@ from skills.profiles import ProfileSet
 # A token is at least ~4 characters of English; a question this many characters per context
 # token cannot fit any expert, so it is refused before any model loads.
 _CHARS_PER_TOKEN_FLOOR = 4
+# Room a prompt's instructions and sources header take, and how much finer an expert's
+# tokenizer may cut a passage than the embedder's, when passages are fitted to a context.
+_PROMPT_OVERHEAD_TOKENS = 64
+_TOKENIZER_MARGIN = 1.25
 DIRECT = "direct"  # the tagger, recruiter and aggregation names of a one-expert plan
 Search = Callable[[str, int], list[SearchHit]]  # (query, k) -> the top passages
 
@@ -93,7 +97,7 @@ class Planner:
         decisions = self._gate(options).decide([q.text for q in queries], taggings)
         for q, decision in zip(queries, decisions, strict=True):
             if decision.retrieve:
-                self._retrieve(q, decision)
+                self._retrieve(q, decision, self._passage_budget(q, pool, options))
         recruitments = self.recruiter.recruit(
             [
                 RecruitRequest(key=q.text, skills=t.skills, k=options.k, pool=pool)
@@ -119,9 +123,19 @@ class Planner:
             )
         return plans
 
-    def _retrieve(self, query: Query, decision: RetrievalDecision) -> None:
-        """The top passages for a query the gate sends to retrieval; without any, the query
-        is answered from the experts alone and the decision says why."""
+    def _passage_budget(self, query: Query, pool: list[str], options: BatchOptions) -> int:
+        """Tokens the passages may take in the smallest context of the pool: what the
+        question, the instructions and the answer leave (estimated, as in `validate`)."""
+        experts = [self.registry.get(name) for name in pool]
+        context = min(e.n_ctx for e in experts)
+        answer = max(e.generation_params(options.expert_max_tokens).max_tokens for e in experts)
+        size = len(query.text) + (query.conversation.size() if query.conversation else 0)
+        return context - answer - size // _CHARS_PER_TOKEN_FLOOR - _PROMPT_OVERHEAD_TOKENS
+
+    def _retrieve(self, query: Query, decision: RetrievalDecision, budget: int) -> None:
+        """The top passages for a query the gate sends to retrieval, as many as fit
+        `budget` tokens; without any, the query is answered from the experts alone and the
+        decision says why."""
         if self.search is None:
             decision.retrieve = False
             decision.reasons.append("no retriever is configured: answered without retrieval")
@@ -132,6 +146,18 @@ class Planner:
         if not hits:
             decision.retrieve = False
             decision.reasons.append("the document store is empty: answered without retrieval")
+            return
+        found = len(hits)
+        # chunk sizes are embedder tokens; an expert's tokenizer may cut the text finer
+        while hits and sum(h.chunk.tokens for h in hits) * _TOKENIZER_MARGIN > budget:
+            hits = hits[:-1]
+        if len(hits) < found:
+            decision.reasons.append(
+                f"passages trimmed to fit the smallest context: kept {len(hits)} of {found}"
+            )
+        if not hits:
+            decision.retrieve = False
+            decision.reasons.append("no passage fits beside the question: answered without retrieval")
             return
         decision.passages = [
             Passage(

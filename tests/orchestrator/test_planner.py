@@ -134,8 +134,8 @@ def test_a_direct_plan_has_one_expert_and_its_own_prompt() -> None:
     assert plan.recruitment.notes == ["n"] and plan.direct == direct
 
 
-def _hit(chunk_id: int, source: str, text: str, score: float) -> SearchHit:
-    chunk = Chunk(id=chunk_id, document_id=1, source=source, position=0, text=text, tokens=5)
+def _hit(chunk_id: int, source: str, text: str, score: float, tokens: int = 5) -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=1, source=source, position=0, text=text, tokens=tokens)
     return SearchHit(chunk=chunk, score=score, rank=chunk_id, retriever="test")
 
 
@@ -177,3 +177,24 @@ def test_without_a_store_or_a_retriever_the_query_is_answered_from_the_experts()
     (plan,) = empty.plan([Query(text=MC)], options, stages)
     assert not plan.retrieval.retrieve
     assert plan.retrieval.reasons[-1] == "the document store is empty: answered without retrieval"
+
+
+def test_passages_are_trimmed_to_fit_the_smallest_context() -> None:
+    small = [scripted_expert(n, roles=["expert"], n_ctx=400) for n in "ab"]
+    planner = _planner()
+    planner.registry = ExpertRegistry([*small, scripted_expert("agg", roles=["aggregator"])])
+    stages, _ = _stages()
+    options = BatchOptions(k=1, aggregation="vote", retrieval="always", expert_max_tokens=100)
+    # budget: 400 context - 100 answer - 4 question - 64 instructions = 232 tokens, and a
+    # passage's embedder tokens count 1.25 times: two passages of 80 fit (200), three do not
+    for hit_tokens, kept in ((80, 2), (300, 0)):
+        planner.search = lambda query, k, t=hit_tokens: [
+            _hit(i, f"s{i}", "text", 0.5, tokens=t) for i in (1, 2, 3)
+        ]
+        (plan,) = planner.plan([Query(text="Capital of France?")], options, stages)
+        assert len(plan.retrieval.passages) == kept
+        assert f"kept {kept} of 3" in plan.retrieval.reasons[1]
+        assert plan.retrieval.retrieve is (kept > 0)
+    assert plan.retrieval.reasons[-1] == (
+        "no passage fits beside the question: answered without retrieval"
+    )
