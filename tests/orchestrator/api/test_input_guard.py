@@ -109,6 +109,9 @@ CASES = [
         "since",
         url="/v1/admin/stats/recruitment?since=2024-01-01%00",
     ),
+    Case("POST", "/v1/admin/documents", "0.text", body=[{"source": "a", "text": f"b{NUL}c"}]),
+    Case("DELETE", "/v1/admin/documents", "source", url="/v1/admin/documents?source=a%00b"),
+    Case("GET", "/v1/admin/documents/search", "q", url="/v1/admin/documents/search?q=a%00b"),
 ]
 
 
