@@ -157,7 +157,9 @@ class Planner:
             )
         if not hits:
             decision.retrieve = False
-            decision.reasons.append("no passage fits beside the question: answered without retrieval")
+            decision.reasons.append(
+                "no passage fits beside the question: answered without retrieval"
+            )
             return
         decision.passages = [
             Passage(
