@@ -20,21 +20,15 @@ from pathlib import Path
 from orchestrator.benchmarks import load_benchmark
 from orchestrator.benchmarks.rag_corpora import corpus_documents, gold_sources
 from orchestrator.factory import Deployment
-from orchestrator.retrieval.chunking import Chunker
-from orchestrator.retrieval.ingest import Ingester
-from orchestrator.retrieval.retrievers import RETRIEVERS, RetrieverOptions
 from orchestrator.settings import Settings
-from skills.embeddings import MiniLMEmbedder
 
 KS = (2, 5, 10)
 
 
 def ingest(dep: Deployment) -> float:
     """Seconds spent ingesting the corpus (documents already stored are skipped)."""
-    settings = dep.settings
-    chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
-    ingester = Ingester(dep.stores.documents, MiniLMEmbedder(), chunker)
-    documents = list(corpus_documents(settings.benchmarks_dir, "hotpotqa"))
+    ingester = dep.ingester()
+    documents = list(corpus_documents(dep.settings.benchmarks_dir, "hotpotqa"))
     started = time.perf_counter()
     for start in range(0, len(documents), 256):
         ingester.ingest_documents(documents[start : start + 256])
@@ -54,7 +48,7 @@ def main() -> None:
     gold = gold_sources(dep.settings.benchmarks_dir, "hotpotqa")
     results: dict[str, dict[str, float]] = {}
     for name in ("bm25", "dense", "hybrid"):
-        retriever = RETRIEVERS.create(name, dep.stores.documents, dep.embedder, RetrieverOptions())
+        retriever = dep.make_retriever(name)  # the settings' weights: 1 and 1 by default
         retriever.search(items[0].question, 1)  # builds the index: not part of the latency
         found = dict.fromkeys(KS, 0)
         total = 0

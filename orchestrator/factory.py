@@ -15,6 +15,8 @@ from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
 from orchestrator.retrieval import GATES, GateContext, RetrievalGate
+from orchestrator.retrieval.chunking import Chunker
+from orchestrator.retrieval.ingest import Ingester
 from orchestrator.retrieval.retrievers import RETRIEVERS, Retriever, RetrieverOptions
 from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
@@ -67,20 +69,37 @@ class Deployment:
         self.__dict__.pop("profile", None)
 
     @cached_property
-    def embedder(self) -> CachedEmbedder:
-        """The bundled all-MiniLM-L6-v2, its vectors cached on disk: skills and queries."""
-        return CachedEmbedder(MiniLMEmbedder(), self.settings.cache_dir)
+    def minilm(self) -> MiniLMEmbedder:
+        """The bundled all-MiniLM-L6-v2: one model for everything that embeds (it loads its
+        weights on first use)."""
+        return MiniLMEmbedder()
 
     @cached_property
-    def retriever(self) -> Retriever:
-        """Searches the document store; its index follows the store (built on first use)."""
+    def embedder(self) -> CachedEmbedder:
+        """The model with its vectors cached on disk: skills and queries, read again and again."""
+        return CachedEmbedder(self.minilm, self.settings.cache_dir)
+
+    def ingester(self, text_field: str = "text", id_field: str | None = None) -> Ingester:
+        """Reads, chunks and embeds into the document store; chunks are embedded without
+        the on-disk cache (each is embedded once, then stored)."""
+        s = self.settings
+        chunker = Chunker(s.chunk_tokens, s.chunk_overlap)
+        return Ingester(self.stores.documents, self.minilm, chunker, text_field, id_field)
+
+    def make_retriever(self, name: str | None = None) -> Retriever:
+        """A retriever by name (default: `settings.retriever`) over the document store."""
         s = self.settings
         options = RetrieverOptions(
             bm25_weight=s.bm25_weight,
             dense_weight=s.dense_weight,
             langchain_factory=s.langchain_retriever,
         )
-        return RETRIEVERS.create(s.retriever, self.stores.documents, self.embedder, options)
+        return RETRIEVERS.create(name or s.retriever, self.stores.documents, self.embedder, options)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """The deployment's retriever; its index follows the store (built on first use)."""
+        return self.make_retriever()
 
     @cached_property
     def vocabulary(self) -> SkillVocabulary:

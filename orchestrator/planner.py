@@ -49,6 +49,7 @@ class Planner:
         self.recruiter = recruiter
         self.aggregators = aggregators
         self.profile = profile
+        self._gates: dict[str, RetrievalGate] = {gate.name: gate}
         self.search = search  # none: no document store to retrieve from
         self.passages = passages
 
@@ -174,9 +175,12 @@ class Planner:
         decision.passage_tokens = sum(h.chunk.tokens for h in hits)
 
     def _gate(self, options: BatchOptions) -> RetrievalGate:
-        if options.retrieval is None or options.retrieval == self.gate.name:
-            return self.gate
-        return GATES.create(options.retrieval, self.gate.context)  # same profile and embedder
+        """The configured gate, or the one a request names: built once per planner (a
+        fitted gate loads its artifact), with the same profile and embedder."""
+        name = options.retrieval or self.gate.name
+        if name not in self._gates:
+            self._gates[name] = GATES.create(name, self.gate.context)
+        return self._gates[name]
 
     def choose_aggregator(self, options: BatchOptions) -> str:
         """The `aggregator` option, else the profile's default, else the most accurate

@@ -26,11 +26,8 @@ from orchestrator.api.metrics import Metrics
 from orchestrator.api.openai.serving import OpenAIServing
 from orchestrator.db.keys import KeyStore
 from orchestrator.factory import Deployment
-from orchestrator.retrieval.chunking import Chunker
-from orchestrator.retrieval.ingest import Ingester
 from orchestrator.runners import Runner
 from orchestrator.settings import Settings
-from skills.embeddings import MiniLMEmbedder
 
 
 class ApiServices:
@@ -92,12 +89,9 @@ class ApiServices:
 
     @cached_property
     def documents(self) -> DocumentsService:
-        """Documents over the API take `symoe docs add`'s path. Their chunks are embedded
-        without the deployment's on-disk cache (meant for skills and queries, read again and
-        again); the model loads on the first document or search."""
-        store, s = self.deployment.stores.documents, self.settings
-        ingester = Ingester(store, MiniLMEmbedder(), Chunker(s.chunk_tokens, s.chunk_overlap))
-        return DocumentsService(store, ingester, lambda: self.deployment.retriever)
+        """Documents over the API take `symoe docs add`'s path (`Deployment.ingester`)."""
+        dep = self.deployment
+        return DocumentsService(dep.stores.documents, dep.ingester(), lambda: dep.retriever)
 
     def publish(self, state: Any) -> None:
         """Put each feature's service on the app's state, where its routes read it."""

@@ -122,12 +122,16 @@ def _has_nul(value: object) -> bool:
     return False
 
 
-def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """A JSON file holding a list of objects, each paired with 'FILE: item N' for errors."""
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(_read_text(path))
+        return json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+
+
+def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """A JSON file holding a list of objects, each paired with 'FILE: item N' for errors."""
+    data = _read_json(path)
     if not isinstance(data, list):
         raise InputError(f"{path}:1: expected a JSON list of objects")
     out = []
@@ -142,10 +146,7 @@ def read_json_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def read_json_object(path: Path) -> dict[str, Any]:
     """A JSON file holding one object (e.g. id -> record)."""
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: expected a JSON object")
     if _has_nul(data):

@@ -25,10 +25,9 @@ from orchestrator.cli.common import (
     print_json,
 )
 from orchestrator.errors import ConfigError, InputError
-from orchestrator.retrieval.chunking import Chunker
-from orchestrator.retrieval.ingest import OUTCOMES, Ingester, IngestResult, find_files, summary
-from orchestrator.retrieval.retrievers import RETRIEVERS, RetrieverOptions
-from skills.embeddings import EmbeddingModelMissing, MiniLMEmbedder
+from orchestrator.retrieval.ingest import OUTCOMES, IngestResult, find_files, summary
+from orchestrator.retrieval.retrievers import RETRIEVERS
+from skills.embeddings import EmbeddingModelMissing
 
 app = typer.Typer(help="Documents for retrieval: add, list, remove, search.", no_args_is_help=True)
 
@@ -76,9 +75,7 @@ def add(
     chunk, embed and store each document in one transaction. Unchanged content is skipped;
     exit code 1 when any file or corpus line could not be ingested."""
     with deployment() as dep, _model_errors():
-        settings = dep.settings
-        chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
-        ingester = Ingester(dep.stores.documents, MiniLMEmbedder(), chunker, text_field, id_field)
+        ingester = dep.ingester(text_field, id_field)
         files, missing = find_files(paths)
         counts = summary(missing)
         with _progress() as progress:
@@ -118,8 +115,7 @@ def add_corpus(
     with deployment() as dep, _model_errors():
         settings = dep.settings
         documents = list(islice(corpus_documents(settings.benchmarks_dir, name), limit))
-        chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
-        ingester = Ingester(dep.stores.documents, MiniLMEmbedder(), chunker)
+        ingester = dep.ingester()
         counts = summary([])
         with _progress() as progress:
             task = progress.add_task(name, total=len(documents))
@@ -195,9 +191,7 @@ def search(
             if as_json:
                 print_json([])
             return
-        options = RetrieverOptions(langchain_factory=dep.settings.langchain_retriever)
-        name = retriever or dep.settings.retriever
-        hits = RETRIEVERS.create(name, store, MiniLMEmbedder(), options).search(query, k)
+        hits = dep.make_retriever(retriever).search(query, k)
     if as_json:
         print_json([h.model_dump(mode="json") for h in hits])
         return
