@@ -14,9 +14,10 @@ import typer
 from rich.console import Console
 
 from orchestrator.benchmarks import fields_mapping
-from orchestrator.errors import InputError, SymoeError
+from orchestrator.errors import ConfigError, InputError, SymoeError
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
+from skills.embeddings import EmbeddingModelMissing
 from workers.types import BackendError
 
 console = Console()
@@ -100,3 +101,12 @@ def deployment(**overrides: object) -> Iterator[Deployment]:
         yield dep
     finally:
         dep.close()
+
+
+@contextmanager
+def model_errors() -> Iterator[None]:
+    """The bundled embedding model missing is a configuration error, told in one line."""
+    try:
+        yield
+    except EmbeddingModelMissing as exc:
+        raise ConfigError(str(exc)) from None

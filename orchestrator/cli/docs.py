@@ -4,8 +4,6 @@ evaluation set's passages, `remove`, `list`, `search`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -21,26 +19,18 @@ from orchestrator.cli.common import (
     deployment,
     err_console,
     friendly_errors,
+    model_errors,
     names_of,
     print_json,
 )
-from orchestrator.errors import ConfigError, InputError
+from orchestrator.errors import InputError
 from orchestrator.retrieval.ingest import OUTCOMES, IngestResult, find_files, summary
 from orchestrator.retrieval.retrievers import RETRIEVERS
-from skills.embeddings import EmbeddingModelMissing
 
 app = typer.Typer(help="Documents for retrieval: add, list, remove, search.", no_args_is_help=True)
 
 SNIPPET_CHARS = 160
 CORPUS_BATCH = 256  # documents handed to the ingester at a time: the progress bar's step
-
-
-@contextmanager
-def _model_errors() -> Iterator[None]:
-    try:
-        yield
-    except EmbeddingModelMissing as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def _progress() -> Progress:
@@ -74,7 +64,7 @@ def add(
     """Ingest files (.txt, .md, .markdown, .html, .htm, .pdf, .jsonl) and folders: read,
     chunk, embed and store each document in one transaction. Unchanged content is skipped;
     exit code 1 when any file or corpus line could not be ingested."""
-    with deployment() as dep, _model_errors():
+    with deployment() as dep, model_errors():
         ingester = dep.ingester(text_field, id_field)
         files, missing = find_files(paths)
         counts = summary(missing)
@@ -112,7 +102,7 @@ def add_corpus(
     """Ingest a RAG evaluation set's passages (shared_data_dir/rag; see
     orchestrator/benchmarks/rag_corpora.py) as one document each, sources `NAME:...`, so
     `symoe eval run --benchmark NAME` can retrieve them. Unchanged documents are skipped."""
-    with deployment() as dep, _model_errors():
+    with deployment() as dep, model_errors():
         settings = dep.settings
         documents = list(islice(corpus_documents(settings.benchmarks_dir, name), limit))
         ingester = dep.ingester()
@@ -184,7 +174,7 @@ def search(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The k chunks that best match QUERY, best first."""
-    with deployment() as dep, _model_errors():
+    with deployment() as dep, model_errors():
         store = dep.stores.documents
         if store.revision()[1] == 0:
             err_console.print("no documents stored; add some with `symoe docs add PATH`")

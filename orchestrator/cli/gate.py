@@ -15,14 +15,20 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
-from orchestrator.errors import ConfigError, InputError
+from orchestrator.cli.common import (
+    console,
+    deployment,
+    err_console,
+    friendly_errors,
+    model_errors,
+    print_json,
+)
+from orchestrator.errors import InputError
 from orchestrator.factory import Deployment
 from orchestrator.retrieval import GATES, GateContext
 from orchestrator.retrieval.artifacts import GateArtifact
 from orchestrator.retrieval.skr import EMBED_BATCH, SkrKnnGate
 from orchestrator.retrieval.skr_fit import DecisionScore, fit_skr, held_out_scores, load_labels
-from skills.embeddings import EmbeddingModelMissing
 
 app = typer.Typer(help="Retrieval gates: fit, evaluate, list.", no_args_is_help=True)
 
@@ -102,39 +108,23 @@ def fit(
     if gate not in FITTABLE:
         GATES.check(gate)  # an unknown name: the registry's error lists the gates
         raise InputError(f"gate {gate!r} is not fitted (fittable: {', '.join(FITTABLE)})")
-    with deployment() as dep:
+    with deployment() as dep, model_errors():
         path = labels or dep.settings.shared_data_dir / SKR_LABELS
         labelled = load_labels(path)
-        try:
-            command = shlex.join(["symoe", *sys.argv[1:]])
-            artifact = fit_skr(labelled, _embed_with_progress(dep), k, test_fraction, seed, command)
-            stored = dep.stores.gate_artifacts.save(artifact, activate=True)
-            err_console.print(
-                f"stored {stored.gate} v{stored.version}: k={stored.k} over "
-                f"{len(stored.labels)} training questions"
-                + (
-                    f" (k by {len(stored.k_scores)}-candidate cross-validation)"
-                    if k is None
-                    else ""
-                )
-            )
-            if stored.k_scores:
-                by_k = ", ".join(f"{c}: {a:.3f}" for c, a in stored.k_scores.items())
-                err_console.print(f"cross-validated ir_better/ir_worse accuracy by k: {by_k}")
-            scores = _evaluate(dep, stored) if stored.split.test else {}
-        except EmbeddingModelMissing as exc:
-            raise ConfigError(str(exc)) from None
-    if as_json:
-        print_json(
-            {
-                "gate": stored.gate,
-                "version": stored.version,
-                "k": stored.k,
-                "scores": {n: s.model_dump() for n, s in scores.items()},
-            }
+        command = shlex.join(["symoe", *sys.argv[1:]])
+        artifact = fit_skr(labelled, _embed_with_progress(dep), k, test_fraction, seed, command)
+        stored = dep.stores.gate_artifacts.save(artifact, activate=True)
+        err_console.print(
+            f"stored {stored.gate} v{stored.version}: k={stored.k} over "
+            f"{len(stored.labels)} training questions"
+            + (f" (k by {len(stored.k_scores)}-candidate cross-validation)" if k is None else "")
         )
-    elif scores:
-        _print_scores(stored, scores)
+        if stored.k_scores:
+            by_k = ", ".join(f"{c}: {a:.3f}" for c, a in stored.k_scores.items())
+            err_console.print(f"cross-validated ir_better/ir_worse accuracy by k: {by_k}")
+        scores = _evaluate(dep, stored) if stored.split.test else {}
+    if as_json or scores:
+        _report(stored, scores, as_json)
 
 
 @app.command("eval")
@@ -147,23 +137,24 @@ def evaluate(
     """A stored gate's decision accuracy on the questions its fit held out, with the
     retrieval rate and the never/always baselines on the same questions."""
     GATES.check(gate)
-    with deployment() as dep:
+    with deployment() as dep, model_errors():
         artifact = dep.stores.gate_artifacts.get(gate, version)
-        try:
-            scores = _evaluate(dep, artifact)
-        except EmbeddingModelMissing as exc:
-            raise ConfigError(str(exc)) from None
-    if as_json:
-        print_json(
-            {
-                "gate": artifact.gate,
-                "version": artifact.version,
-                "k": artifact.k,
-                "scores": {n: s.model_dump() for n, s in scores.items()},
-            }
-        )
+        scores = _evaluate(dep, artifact)
+    _report(artifact, scores, as_json)
+
+
+def _report(artifact: GateArtifact, scores: dict[str, DecisionScore], as_json: bool) -> None:
+    if not as_json:
+        _print_scores(artifact, scores)
         return
-    _print_scores(artifact, scores)
+    print_json(
+        {
+            "gate": artifact.gate,
+            "version": artifact.version,
+            "k": artifact.k,
+            "scores": {n: s.model_dump() for n, s in scores.items()},
+        }
+    )
 
 
 @app.command("list")
