@@ -15,9 +15,16 @@ from orchestrator.experts import ExpertRegistry, load_experts
 from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
 from orchestrator.retrieval import GATES, GateContext, RetrievalGate
+from orchestrator.retrieval.artifacts import GateArtifact
 from orchestrator.retrieval.chunking import Chunker
 from orchestrator.retrieval.ingest import Ingester
-from orchestrator.retrieval.retrievers import RETRIEVERS, Retriever, RetrieverOptions
+from orchestrator.retrieval.probe import SearchProbe
+from orchestrator.retrieval.retrievers import (
+    RETRIEVERS,
+    HybridRetriever,
+    Retriever,
+    RetrieverOptions,
+)
 from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
@@ -149,15 +156,34 @@ class Deployment:
     def aggregators(self) -> dict[str, AggregatorPolicy]:
         return all_aggregators()
 
-    def gate(self, profile: ProfileSet | None = None) -> RetrievalGate:
-        """The configured gate; a fitted gate reads its active artifact from the database
-        (only then: `never` and `always` open no database)."""
-        context = GateContext(
+    @cached_property
+    def search_probe(self) -> SearchProbe:
+        """BM25 and dense rankings side by side for `expert_rag`: the parts of the hybrid
+        retriever when that is the deployment's (one index each), else their own."""
+
+        def rankers() -> tuple[Retriever, Retriever]:
+            if isinstance(self.retriever, HybridRetriever):
+                return self.retriever.bm25, self.retriever.dense
+            return self.make_retriever("bm25"), self.make_retriever("dense")
+
+        return SearchProbe(rankers)
+
+    def gate_context(
+        self, profile: ProfileSet | None = None, artifact: GateArtifact | None = None
+    ) -> GateContext:
+        """What gates are built from; a fitted gate reads its active artifact from the
+        database (only then: `never` and `always` open no database and search nothing)."""
+        return GateContext(
             profile=profile,
             embedder=self.embedder,
             artifacts=lambda gate: self.stores.gate_artifacts.active(gate),
+            artifact=artifact,
+            probe=self.search_probe,
         )
-        return GATES.create(self.settings.retrieval_gate, context)
+
+    def gate(self, profile: ProfileSet | None = None) -> RetrievalGate:
+        """The configured gate."""
+        return GATES.create(self.settings.retrieval_gate, self.gate_context(profile))
 
     def planner(self, tagger: str | None = None) -> Planner:
         """A planner over the active profile set."""

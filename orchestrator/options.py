@@ -65,9 +65,7 @@ def batch_options(
         aggregator=requested.aggregator,
         aggregation=requested.aggregation or settings.aggregation,
         retrieval=(
-            settings.retrieval_gate
-            if requested.retrieval in (None, AUTO)
-            else requested.retrieval
+            settings.retrieval_gate if requested.retrieval in (None, AUTO) else requested.retrieval
         ),
         expert_max_tokens=max_tokens,
         aggregator_max_tokens=aggregator_max_tokens,

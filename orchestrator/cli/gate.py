@@ -1,5 +1,6 @@
-"""`symoe gate`: fit a retrieval gate on retrieval-need labels and store it as a versioned
-artifact (`fit`), score a stored one on its held-out questions (`eval`), list them (`list`)."""
+"""`symoe gate`: label questions by whether retrieval helped the experts (`label`, from two
+eval runs), fit a retrieval gate on such labels and store it as a versioned artifact
+(`fit`), score a stored one on its held-out questions (`eval`), list them (`list`)."""
 
 from __future__ import annotations
 
@@ -24,15 +25,27 @@ from orchestrator.cli.common import (
     print_json,
 )
 from orchestrator.errors import InputError
+from orchestrator.eval.gate_labels import labels_from_runs, write_labels
 from orchestrator.factory import Deployment
-from orchestrator.retrieval import GATES, GateContext
+from orchestrator.retrieval import GATES
 from orchestrator.retrieval.artifacts import GateArtifact
+from orchestrator.retrieval.expert_rag import ExpertRagGate
+from orchestrator.retrieval.expert_rag_fit import FeatureInputs, fit_expert_rag
+from orchestrator.retrieval.probe import SearchSignals
 from orchestrator.retrieval.skr import EMBED_BATCH, SkrKnnGate
-from orchestrator.retrieval.skr_fit import DecisionScore, fit_skr, held_out_scores, load_labels
+from orchestrator.retrieval.skr_fit import (
+    DecisionScore,
+    LabelledSet,
+    Tag,
+    fit_skr,
+    held_out_scores,
+    load_labels,
+)
+from orchestrator.trace import SkillTagging
 
 app = typer.Typer(help="Retrieval gates: fit, evaluate, list.", no_args_is_help=True)
 
-FITTABLE = (SkrKnnGate.name,)  # gates fitted from labelled questions
+FITTABLE = (SkrKnnGate.name, ExpertRagGate.name)  # gates fitted from labelled questions
 SKR_LABELS = Path("rag") / "skr_flashrag" / "skr_training.json"  # under shared_data_dir
 
 
@@ -56,11 +69,56 @@ def _embed_with_progress(dep: Deployment) -> Callable[[list[str]], npt.NDArray[n
     return embed
 
 
+def _tagger(dep: Deployment) -> Tag:
+    """The deployment's tagger, as the planner runs it before the gate."""
+    tagger, stages = dep.tagger(), dep.new_stages()
+
+    def tag(questions: list[str]) -> list[SkillTagging]:
+        return tagger.tag([str(i) for i in range(len(questions))], questions, stages)
+
+    return tag
+
+
+def _signals_with_progress(dep: Deployment) -> Callable[[list[str]], list[SearchSignals]]:
+    if dep.stores.documents.revision()[1] == 0:
+        raise InputError(
+            "the document store is empty: expert_rag weighs what a search finds, so ingest "
+            "the corpus first (`symoe docs add` or `symoe docs add-corpus`)"
+        )
+
+    def signals(questions: list[str]) -> list[SearchSignals]:
+        found: list[SearchSignals] = []
+        with _progress("searching the store", len(questions)) as advance:
+            for start in range(0, len(questions), EMBED_BATCH):
+                found += dep.search_probe.signals(questions[start : start + EMBED_BATCH])
+                advance(len(found) - start)
+        return found
+
+    return signals
+
+
+def _fit(
+    dep: Deployment,
+    gate: str,
+    labelled: LabelledSet,
+    k: int | None,
+    test_fraction: float,
+    seed: int,
+) -> GateArtifact:
+    command = shlex.join(["symoe", *sys.argv[1:]])
+    embed = _embed_with_progress(dep)
+    if gate == SkrKnnGate.name:
+        return fit_skr(labelled, embed, k, test_fraction, seed, command)
+    inputs = FeatureInputs(
+        embed=embed, tag=_tagger(dep), signals=_signals_with_progress(dep), profile=dep.profile
+    )
+    return fit_expert_rag(labelled, inputs, k, test_fraction, seed, command)
+
+
 def _evaluate(dep: Deployment, artifact: GateArtifact) -> dict[str, DecisionScore]:
-    context = GateContext(profile=dep.profile, embedder=dep.embedder, artifact=artifact)
-    gate = GATES.create(artifact.gate, context)
+    gate = GATES.create(artifact.gate, dep.gate_context(dep.profile, artifact))
     with _progress("deciding held-out questions", len(artifact.split.test)) as advance:
-        return held_out_scores(gate, artifact.split, advance)
+        return held_out_scores(gate, artifact.split, advance, _tagger(dep))
 
 
 def _print_scores(artifact: GateArtifact, scores: dict[str, DecisionScore]) -> None:
@@ -88,8 +146,9 @@ def fit(
     labels: Path | None = typer.Option(
         None,
         "--labels",
-        help="JSON list of {question, judgement: same|ir_better|ir_worse} "
-        f"(default: <shared_data_dir>/{SKR_LABELS})",
+        help="JSON list of {question, judgement: same|ir_better|ir_worse}, as `gate label` "
+        f"writes (default for skr_knn: <shared_data_dir>/{SKR_LABELS}; expert_rag needs "
+        "labels of the experts it gates)",
     ),
     k: int | None = typer.Option(
         None,
@@ -104,15 +163,19 @@ def fit(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Fit a gate on the training part of a seeded stratified split of labelled questions,
-    store it as the gate's new active version, and print its held-out decision accuracy."""
+    store it as the gate's new active version, and print its held-out decision accuracy.
+    expert_rag also searches the document store and tags each question, as serving does."""
     if gate not in FITTABLE:
         GATES.check(gate)  # an unknown name: the registry's error lists the gates
         raise InputError(f"gate {gate!r} is not fitted (fittable: {', '.join(FITTABLE)})")
+    if gate == ExpertRagGate.name and labels is None:
+        raise InputError(
+            "expert_rag needs --labels: questions labelled by whether retrieval helped these "
+            "experts (`symoe gate label`)"
+        )
     with deployment() as dep, model_errors():
         path = labels or dep.settings.shared_data_dir / SKR_LABELS
-        labelled = load_labels(path)
-        command = shlex.join(["symoe", *sys.argv[1:]])
-        artifact = fit_skr(labelled, _embed_with_progress(dep), k, test_fraction, seed, command)
+        artifact = _fit(dep, gate, load_labels(path), k, test_fraction, seed)
         stored = dep.stores.gate_artifacts.save(artifact, activate=True)
         err_console.print(
             f"stored {stored.gate} v{stored.version}: k={stored.k} over "
@@ -125,6 +188,29 @@ def fit(
         scores = _evaluate(dep, stored) if stored.split.test else {}
     if as_json or scores:
         _report(stored, scores, as_json)
+
+
+@app.command("label")
+@friendly_errors
+def label(
+    without: Path = typer.Option(..., "--without", help="an eval run with --retrieval never"),
+    with_retrieval: Path = typer.Option(
+        ..., "--with", help="an eval run of the same questions with --retrieval always"
+    ),
+    out: Path = typer.Option(..., "--out", help="the labels file to write (JSON)"),
+) -> None:
+    """Label each question both runs answered: ir_better when the answers with retrieval
+    scored higher (F1 for free-form answers, else correctness), ir_worse when lower, else
+    same. The file is what `gate fit --labels` reads."""
+    with deployment() as dep:
+        labels = labels_from_runs(without, with_retrieval, dep.settings.benchmarks_dir)
+    write_labels(labels, out)
+    counts = {
+        j: sum(lab.judgement == j for lab in labels) for j in ("ir_better", "ir_worse", "same")
+    }
+    err_console.print(
+        f"wrote {len(labels)} labels to {out}: " + ", ".join(f"{n} {j}" for j, n in counts.items())
+    )
 
 
 @app.command("eval")

@@ -1,5 +1,5 @@
 """Retrieval: the per-query gate between retrieved documents and the internal experts.
-Registry: GATES (`never`, `always`, `skr_knn`), each built from a `GateContext`."""
+Registry: GATES (`never`, `always`, `skr_knn`, `expert_rag`), each built from a `GateContext`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ GATES: Registry[RetrievalGate] = Registry(
         NeverRetrieve.name: NeverRetrieve,
         AlwaysRetrieve.name: AlwaysRetrieve,
         "skr_knn": "orchestrator.retrieval.skr:SkrKnnGate",
+        "expert_rag": "orchestrator.retrieval.expert_rag:ExpertRagGate",
     },
     error=ConfigError,
 )

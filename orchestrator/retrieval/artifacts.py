@@ -51,8 +51,46 @@ class LabelledSplit(BaseModel):
     test: list[int]
 
 
+class LogisticModel(BaseModel):
+    """A fitted logistic model over named features: p = sigmoid(coef . (x - mean) / scale +
+    intercept), and the gate retrieves when p >= threshold."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    c: float = Field(gt=0.0, description="inverse L2 strength, chosen by cross-validation")
+    c_scores: dict[str, float] = Field(
+        default_factory=dict, description="cross-validated accuracy per candidate c (train only)"
+    )
+
+    @model_validator(mode="after")
+    def _lengths_agree(self) -> LogisticModel:
+        n = len(self.features)
+        if not len(self.mean) == len(self.scale) == len(self.coef) == n:
+            raise ValueError(f"{n} features but other lengths differ")
+        return self
+
+    def standardise(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        result: npt.NDArray[np.float64] = (x - np.array(self.mean)) / np.array(self.scale)
+        return result
+
+    def contributions(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Each feature's term of the log-odds, per row (what a decision's reasons name)."""
+        result: npt.NDArray[np.float64] = self.standardise(x) * np.array(self.coef)
+        return result
+
+    def probability(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        logits = self.contributions(x).sum(axis=1) + self.intercept
+        result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logits))
+        return result
+
+
 class GateArtifact(BaseModel):
-    """A fitted gate: its labelled examples' embeddings and labels, and how they were chosen."""
+    """A fitted gate: its labelled examples' embeddings and labels, and how they were chosen
+    (`skr_knn` votes with them; `expert_rag` also holds its logistic model)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -70,6 +108,7 @@ class GateArtifact(BaseModel):
     questions: list[str] = Field(default_factory=list, description="the labelled questions")
     split: LabelledSplit
     command: str = ""
+    logistic: LogisticModel | None = None
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> GateArtifact:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import ConfigError
 from orchestrator.retrieval.artifacts import ArtifactLookup, GateArtifact
@@ -15,17 +16,21 @@ from orchestrator.trace import RetrievalDecision, SkillTagging
 from skills.embeddings import Embedder
 from skills.profiles import ProfileSet
 
+if TYPE_CHECKING:  # the probe imports the retrievers, which import this package
+    from orchestrator.retrieval.probe import SearchProbe
+
 
 @dataclass(frozen=True)
 class GateContext:
-    """What a gate may use: the active profile set, the query embedder, and its fitted
-    artifact (`artifact` when one is loaded already, else looked up by gate name through
-    `artifacts`, which the deployment points at the database)."""
+    """What a gate may use: the active profile set, the query embedder, its fitted artifact
+    (`artifact` when one is loaded already, else looked up by gate name through `artifacts`,
+    which the deployment points at the database), and a probe of the document store."""
 
     profile: ProfileSet | None = None
     embedder: Embedder | None = None
     artifacts: ArtifactLookup | None = None
     artifact: GateArtifact | None = None
+    probe: SearchProbe | None = None
 
     def fitted(self, gate: str) -> GateArtifact:
         """The artifact of `gate`, or a ConfigError naming the command that fits it."""
@@ -43,6 +48,11 @@ class GateContext:
         if self.embedder is None:
             raise ConfigError(f"retrieval gate {gate!r} needs a query embedder")
         return self.embedder
+
+    def need_probe(self, gate: str) -> SearchProbe:
+        if self.probe is None:
+            raise ConfigError(f"retrieval gate {gate!r} needs a document store to search")
+        return self.probe
 
 
 class RetrievalGate(ABC):

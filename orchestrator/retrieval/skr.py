@@ -16,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestrator.errors import ConfigError
-from orchestrator.retrieval.artifacts import JUDGEMENTS, Judgement
+from orchestrator.retrieval.artifacts import JUDGEMENTS, GateArtifact, Judgement
 from orchestrator.retrieval.gate import GateContext, RetrievalGate
 from orchestrator.trace import RetrievalDecision, SkillTagging
+from skills.embeddings import Embedder
 
 EMBED_BATCH = 64  # questions per encode call: bounded memory for a large batch of queries
 
@@ -62,6 +63,24 @@ def knn_votes(similarities: npt.NDArray[np.float32], labels: Labels, k: int) -> 
     )
 
 
+def embed_questions(
+    embedder: Embedder, questions: list[str], artifact: GateArtifact
+) -> npt.NDArray[np.float32]:
+    """The questions' vectors in batches of EMBED_BATCH (bounded memory); refused when their
+    size differs from the artifact's examples'."""
+    parts = [
+        embedder.encode(questions[i : i + EMBED_BATCH])
+        for i in range(0, len(questions), EMBED_BATCH)
+    ]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, artifact.dim), np.float32)
+    if vectors.shape[1] != artifact.dim:
+        raise ConfigError(
+            f"the query embedder returns {vectors.shape[1]} dimensions; gate artifact "
+            f"{artifact.gate}@v{artifact.version} has {artifact.dim}"
+        )
+    return vectors.astype(np.float32, copy=False)
+
+
 def _reason(name: str, k: int, better: int, worse: int, retrieve: bool) -> list[str]:
     votes = f"{name}: {better} of {k} neighbours helped by retrieval, {worse} hurt"
     if retrieve:
@@ -88,17 +107,7 @@ class SkrKnnGate(RetrievalGate):
             raise ConfigError(f"gate artifact {self.name}@v{self.artifact.version} is empty")
 
     def embed(self, questions: list[str]) -> npt.NDArray[np.float32]:
-        parts = [
-            self.embedder.encode(questions[i : i + EMBED_BATCH])
-            for i in range(0, len(questions), EMBED_BATCH)
-        ]
-        vectors = np.concatenate(parts) if parts else np.zeros((0, self.artifact.dim), np.float32)
-        if vectors.shape[1] != self.artifact.dim:
-            raise ConfigError(
-                f"the query embedder returns {vectors.shape[1]} dimensions; gate artifact "
-                f"{self.name}@v{self.artifact.version} has {self.artifact.dim}"
-            )
-        return vectors.astype(np.float32, copy=False)
+        return embed_questions(self.embedder, questions, self.artifact)
 
     def decide(self, questions: list[str], taggings: list[SkillTagging]) -> list[RetrievalDecision]:
         if not questions:

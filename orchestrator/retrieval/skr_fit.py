@@ -90,6 +90,22 @@ def stratified_split(
     return sorted(train), sorted(test)
 
 
+def labelled_split(labelled: LabelledSet, test_fraction: float, seed: int) -> LabelledSplit:
+    """The seeded stratified split a gate is fitted on (train) and scored on (test)."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise InputError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+    train, test = stratified_split([i.judgement for i in labelled.items], test_fraction, seed)
+    return LabelledSplit(
+        source=labelled.source,
+        sha256=labelled.sha256,
+        description=f"{len(labelled.items)} labelled questions ({Path(labelled.source).name})",
+        seed=seed,
+        test_fraction=test_fraction,
+        train=train,
+        test=test,
+    )
+
+
 class DecisionScore(BaseModel):
     """A gate's decisions against the labels."""
 
@@ -161,11 +177,8 @@ def fit_skr(
 ) -> GateArtifact:
     """An `skr_knn` artifact over the training part of a seeded stratified split; k given,
     or chosen by cross-validation on the training part (never on the held-out part)."""
-    if not 0.0 <= test_fraction < 1.0:
-        raise InputError(f"--test-fraction must be in [0, 1), got {test_fraction}")
-    labels = [item.judgement for item in labelled.items]
-    train, test = stratified_split(labels, test_fraction, seed)
-    questions, train_labels = labelled.questions(train), labelled.labels(train)
+    split = labelled_split(labelled, test_fraction, seed)
+    questions, train_labels = labelled.questions(split.train), labelled.labels(split.train)
     vectors = embed(questions)
     k_scores = {} if k is not None else cross_validate_k(vectors, train_labels, seed=seed)
     chosen = k if k is not None else best_k(k_scores)
@@ -176,24 +189,27 @@ def fit_skr(
         embeddings=vectors,
         labels=train_labels,
         questions=questions,
-        split=LabelledSplit(
-            source=labelled.source,
-            sha256=labelled.sha256,
-            description=f"{len(labelled.items)} labelled questions ({Path(labelled.source).name})",
-            seed=seed,
-            test_fraction=test_fraction,
-            train=train,
-            test=test,
-        ),
+        split=split,
         command=command,
     )
 
 
+Tag = Callable[[list[str]], list[SkillTagging]]
+
+
+def no_skills(questions: list[str]) -> list[SkillTagging]:
+    return [SkillTagging(method="none") for _ in questions]
+
+
 def held_out_scores(
-    gate: RetrievalGate, split: LabelledSplit, advance: Callable[[int], None] | None = None
+    gate: RetrievalGate,
+    split: LabelledSplit,
+    advance: Callable[[int], None] | None = None,
+    tag: Tag = no_skills,
 ) -> dict[str, DecisionScore]:
-    """`gate`'s decisions on the held-out questions of `split`, beside the `never` and
-    `always` baselines on the same questions. `advance(n)` after each batch (a progress bar)."""
+    """`gate`'s decisions on the held-out questions of `split` (tagged by `tag`, as the
+    planner would), beside the `never` and `always` baselines on the same questions.
+    `advance(n)` after each batch (a progress bar)."""
     if not split.test:
         raise InputError("the artifact holds no question out (fitted with --test-fraction 0)")
     labelled = load_split_labels(split)
@@ -201,8 +217,7 @@ def held_out_scores(
     retrieve: list[bool] = []
     for start in range(0, len(questions), EMBED_BATCH):
         batch = questions[start : start + EMBED_BATCH]
-        taggings = [SkillTagging(method="none") for _ in batch]
-        retrieve += [d.retrieve for d in gate.decide(batch, taggings)]
+        retrieve += [d.retrieve for d in gate.decide(batch, tag(batch))]
         if advance is not None:
             advance(len(batch))
     return {

@@ -83,3 +83,26 @@ def test_retrieval_in_an_eval_run(env: dict[str, str], tmp_path: Path) -> None:
     for row in rows["always"]:
         assert row["pred"] == "B" and row["retrieved"] is True
         assert str(row["sources"][0]).endswith("festivals.md")  # the fact's document first
+
+    # the two runs label each question by whether retrieval helped these experts
+    labels = tmp_path / "labels.json"
+    labelled = _symoe(
+        env, "gate", "label", "--without", str(tmp_path / "never"),
+        "--with", str(tmp_path / "always"), "--out", str(labels),
+    )  # fmt: skip
+    assert labelled.returncode == 0, labelled.stderr
+    assert (
+        "wrote 2 labels" in labelled.stderr and "2 ir_better, 0 ir_worse, 0 same" in labelled.stderr
+    )
+    assert [
+        (r["judgement"], r["without_retrieval"], r["with_retrieval"])
+        for r in json.loads(labels.read_text())
+    ] == [
+        ("ir_better", 0.0, 1.0),
+        ("ir_better", 0.0, 1.0),
+    ]
+    swapped = _symoe(
+        env, "gate", "label", "--without", str(tmp_path / "always"),
+        "--with", str(tmp_path / "never"), "--out", str(labels),
+    )  # fmt: skip
+    assert swapped.returncode == 2 and "must be without retrieval" in swapped.stderr

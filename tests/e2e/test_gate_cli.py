@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from orchestrator.factory import Deployment
+from orchestrator.retrieval.expert_rag import ExpertRagGate
 from orchestrator.retrieval.skr import SkrKnnGate
 from orchestrator.settings import Settings
+from orchestrator.trace import SkillTagging
 from tests.minilm import minilm_or_skip
+from tests.orchestrator.retrieval.hotpot import UNRELATED, hotpot_corpus
 
 SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
 LABELS = Path("rag") / "skr_flashrag" / "skr_training.json"
@@ -62,3 +65,44 @@ def test_gate_fit_then_eval_on_the_held_out_part(cli_env: dict[str, str]) -> Non
     settings = Settings(data_dir=Path(cli_env["SYMOE_DATA_DIR"]), retrieval_gate="skr_knn")
     gate = Deployment(settings).gate()
     assert isinstance(gate, SkrKnnGate) and gate.artifact.version == 1 and gate.k == 3
+
+
+@pytest.mark.embeddings
+@pytest.mark.data
+def test_expert_rag_fit_and_eval_search_the_store_and_tag_the_questions(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """expert_rag through the CLI: its features come from the deployment's own store (the
+    paragraphs of a few HotpotQA questions, ingested with `docs add`) and tagger; labels say
+    retrieval helped the questions the store answers and hurt unrelated ones."""
+    corpus = hotpot_corpus()
+    docs = tmp_path / "paragraphs.jsonl"
+    docs.write_text(
+        "".join(json.dumps({"id": t, "text": p}) + "\n" for t, p in corpus.paragraphs.items())
+    )
+    labels = tmp_path / "labels.json"
+    rows = [{"question": q.question, "judgement": "ir_better"} for q in corpus.questions]
+    rows += [{"question": q, "judgement": "ir_worse"} for q in UNRELATED]
+    labels.write_text(json.dumps(rows))
+    fit = ["gate", "fit", "--gate", "expert_rag", "--labels", str(labels), "--k", "3"]
+
+    empty = run([*fit, "--json"], cli_env)
+    assert empty.returncode == 2 and "the document store is empty" in empty.stderr
+    unlabelled = run(["gate", "fit", "--gate", "expert_rag"], cli_env)
+    assert unlabelled.returncode == 2 and "expert_rag needs --labels" in unlabelled.stderr
+
+    added = run(["docs", "add", str(docs), "--id-field", "id"], cli_env)
+    assert added.returncode == 0, added.stderr
+    fitted = run([*fit, "--test-fraction", "0.25", "--json"], cli_env)
+    assert fitted.returncode == 0, fitted.stderr
+    scores = json.loads(fitted.stdout)["scores"]
+    assert scores["expert_rag"]["n"] == 6 and scores["expert_rag"]["accuracy"] >= 5 / 6
+    assert scores["never"]["accuracy"] == 0.5
+    evaluated = run(["gate", "eval", "--gate", "expert_rag", "--json"], cli_env)
+    assert json.loads(evaluated.stdout)["scores"] == scores
+
+    settings = Settings(data_dir=Path(cli_env["SYMOE_DATA_DIR"]), retrieval_gate="expert_rag")
+    gate = Deployment(settings).gate()
+    assert isinstance(gate, ExpertRagGate) and gate.artifact.logistic is not None
+    decision = gate.decide([corpus.questions[0].question], [SkillTagging(method="none")])[0]
+    assert decision.scores["dense_top"] > 0.5 and 0.0 <= decision.scores["p_retrieve"] <= 1.0

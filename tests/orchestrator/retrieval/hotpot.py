@@ -23,6 +23,22 @@ from tests.minilm import minilm_or_skip
 
 QUESTIONS = 12  # 120 paragraphs: embedding them takes seconds, not minutes
 
+# Questions nothing in the HotpotQA paragraphs answers.
+UNRELATED = [
+    "how long should spaghetti be boiled?",
+    "what temperature do you bake sourdough bread at?",
+    "how much salt goes in pasta water?",
+    "how do I descale a kettle with vinegar?",
+    "what is the best way to store fresh basil?",
+    "how many minutes does a soft boiled egg take?",
+    "can you freeze cooked rice safely?",
+    "why does bread dough need to rest?",
+    "what oil is best for frying potatoes?",
+    "how do you keep avocados from browning?",
+    "how long does homemade soup keep in the fridge?",
+    "what makes a pancake fluffy?",
+]
+
 
 @dataclass(frozen=True)
 class Question:
