@@ -16,6 +16,11 @@ import httpx
 import pytest
 
 from orchestrator.api.process import create_key, running_server
+from orchestrator.factory import Deployment
+from orchestrator.retrieval.expert_rag_fit import FeatureInputs, fit_expert_rag
+from orchestrator.retrieval.skr_fit import LabelledQuestion, LabelledSet
+from orchestrator.settings import Settings
+from orchestrator.trace import SkillTagging
 from tests.conftest import shared_data_dir
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.embeddings, pytest.mark.slow]
@@ -31,6 +36,7 @@ class Server:
     client: httpx.Client
     admin: dict[str, str]
     user: dict[str, str]
+    data: Path
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +60,13 @@ def server(symoe_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             client,
             admin={"Authorization": f"Bearer {admin}"},
             user={"Authorization": f"Bearer {user}"},
+            data=data,
         )
 
 
-def answer(server: Server, retrieval: str) -> dict[str, Any]:
+def answer(server: Server, retrieval: str, question: str = QUESTION) -> dict[str, Any]:
     body = {
-        "question": QUESTION,
+        "question": question,
         "retrieval": retrieval,
         "aggregation": "vote",
         "k": 1,
@@ -105,3 +112,50 @@ def test_answers_retrieve_the_documents_added_over_the_admin_api(server: Server)
     # tokens, not the expert's, so only a margin well inside it is certain.
     sources_tokens = expert_prompt_tokens(always) - expert_prompt_tokens(never)
     assert sources_tokens > decision["passage_tokens"] // 2
+
+
+# expert_rag's labels: retrieval helped the questions the store answers, hurt unrelated ones
+HELPED = [
+    QUESTION,
+    "Where does the Zorblat festival take place?",
+    "Which town hosts the Zorblat festival every March?",
+    "In what month is the Zorblat festival held in Quenby?",
+    "What is Camellia sinensis used to make?",
+    "How are green tea leaves processed after picking?",
+]
+HURT = [
+    "How long should spaghetti be boiled?",
+    "What is the capital of France?",
+    "How many legs does a spider have?",
+    "What is two plus two?",
+    "Who wrote Romeo and Juliet?",
+    "What colour is the sky on a clear day?",
+]
+
+
+def test_expert_rag_decides_per_query_with_its_features_in_the_trace(server: Server) -> None:
+    """A fitted expert_rag, stored in the server's database, gates each request that names it:
+    it retrieves for the question the store answers and not for an unrelated one, and the
+    decision carries p(retrieve) and the features."""
+    documents = [{"source": "festivals.txt", "text": FESTIVAL}, {"source": "tea.txt", "text": TEA}]
+    added = server.client.post("/v1/admin/documents", json=documents, headers=server.admin)
+    assert added.status_code == 200, added.text
+    dep = Deployment(Settings(data_dir=server.data))
+    items = [LabelledQuestion(question=q, judgement="ir_better") for q in HELPED]
+    items += [LabelledQuestion(question=q, judgement="ir_worse") for q in HURT]
+    labelled = LabelledSet(source="constructed", sha256="0" * 64, items=items)
+    inputs = FeatureInputs(
+        embed=dep.embedder.encode,
+        tag=lambda qs: [SkillTagging(method="none") for _ in qs],
+        signals=dep.search_probe.signals,
+        profile=dep.profile,
+    )
+    dep.stores.gate_artifacts.save(fit_expert_rag(labelled, inputs, 3, 0.0, 0), activate=True)
+
+    inside = answer(server, "expert_rag")["trace"]["retrieval"]
+    assert (inside["gate"], inside["retrieve"]) == ("expert_rag", True), inside["reasons"]
+    assert inside["passages"][0]["source"] == "festivals.txt"
+    assert inside["scores"]["p_retrieve"] >= 0.5 and inside["scores"]["dense_top"] > 0.5
+    outside = answer(server, "expert_rag", "Which planet is the largest?")["trace"]["retrieval"]
+    assert (outside["gate"], outside["retrieve"]) == ("expert_rag", False), outside["reasons"]
+    assert outside["scores"]["p_retrieve"] < 0.5 and outside["passages"] == []
