@@ -11,7 +11,10 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
-from orchestrator.db import retrieval_models  # noqa: F401 - registers its tables on Base
+from orchestrator.db import (
+    retrieval_models,  # noqa: F401 - registers its tables on Base
+    workflow_models,  # noqa: F401 - registers its tables on Base
+)
 from orchestrator.db.engine import make_engine
 from orchestrator.db.models import Base
 from orchestrator.db.types import UTCDateTime

@@ -12,6 +12,7 @@ from orchestrator.db.jobs import JobStore
 from orchestrator.db.keys import KeyStore
 from orchestrator.db.profile_sets import ProfileSetStore
 from orchestrator.db.traces import TraceStore
+from orchestrator.db.workflows import WorkflowStore
 
 
 class Stores:
@@ -25,3 +26,4 @@ class Stores:
         self.keys = KeyStore(sessions)
         self.documents = DocumentStore(sessions)
         self.gate_artifacts = GateArtifactStore(sessions)
+        self.workflows = WorkflowStore(sessions)

@@ -28,6 +28,9 @@ TABLES = {
     "documents",
     "chunks",
     "gate_artifacts",
+    "workflow_runs",
+    "workflow_steps",
+    "workflow_attempts",
 }
 
 
