@@ -12,6 +12,7 @@ from orchestrator.db.stores import Stores
 from orchestrator.errors import ConfigError
 from orchestrator.execution import PlanExecutor
 from orchestrator.experts import ExpertRegistry, load_experts
+from orchestrator.options import RequestedOptions, batch_options
 from orchestrator.planner import Planner
 from orchestrator.recruiters import RECRUITERS, Recruiter, RecruiterOptions
 from orchestrator.retrieval import GATES, GateContext, RetrievalGate
@@ -29,6 +30,7 @@ from orchestrator.runners import RUNNERS, MicroBatchingRunner, Runner
 from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import TAGGERS, Tagger, TaggerOptions
+from orchestrator.workflows.service import WorkflowService
 from skills.embedding_cache import CachedEmbedder
 from skills.embeddings import MiniLMEmbedder
 from skills.profiles import ProfileSet
@@ -215,6 +217,17 @@ class Deployment:
             self.plan_executor(runner),
             self.stores.traces.save_batch,
             observe,
+        )
+
+    def workflows(self, runner: Runner | None = None) -> WorkflowService:
+        """Workflow runs over this deployment's experts; run folders under data_dir."""
+        options = batch_options(self.settings, RequestedOptions())
+        return WorkflowService(
+            self.stores.workflows,
+            self.settings.data_dir / "workflows",
+            self.answering(runner=runner),
+            self.registry,
+            options,
         )
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import docs, experts, gate, keys, profile
+from orchestrator.cli import docs, experts, gate, keys, profile, workflow
 from orchestrator.cli import eval as eval_cli
 from orchestrator.cli.ask import ask
 from orchestrator.cli.serve import serve
@@ -24,6 +24,7 @@ app.add_typer(profile.app, name="profile")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(docs.app, name="docs")
 app.add_typer(gate.app, name="gate")
+app.add_typer(workflow.app, name="workflow")
 
 if __name__ == "__main__":
     app()

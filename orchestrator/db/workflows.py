@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
-from pydantic import BaseModel, Field
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from orchestrator.db.models import utcnow
 from orchestrator.db.workflow_models import WorkflowAttemptRow, WorkflowRunRow, WorkflowStepRow
 from orchestrator.errors import InputError
-from orchestrator.workflows.types import Attempt
+from orchestrator.workflows.types import (
+    Attempt,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+    WorkflowRunRecord,
+)
 
-RunStatus = Literal["pending", "running", "succeeded", "failed"]
-StepStatus = Literal["running", "done", "failed"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 FINISHED_STATUSES = frozenset({"succeeded", "failed"})
 INTERRUPTED = "interrupted: the process stopped mid-step"
@@ -34,29 +36,6 @@ INTERRUPTED = "interrupted: the process stopped mid-step"
 # Column widths (workflow_models.py), checked: SQLite would store what PostgreSQL refuses.
 _WIDTHS = {"workflow": 128, "spec_sha256": 64, "step key": 255, "step kind": 64}
 _WIDTHS |= {"task_id": 255, "candidate": 128}
-
-
-class StepRecord(BaseModel):
-    key: str
-    kind: str
-    status: StepStatus
-    output: dict[str, Any] | None = None
-    error: str | None = None
-    started_at: datetime
-    finished_at: datetime | None = None
-
-
-class WorkflowRunRecord(BaseModel):
-    id: str
-    workflow: str
-    spec_sha256: str
-    input: dict[str, Any]
-    status: RunStatus
-    error: str | None = None
-    created_at: datetime
-    finished_at: datetime | None = None
-    steps: list[StepRecord] = Field(default_factory=list, description="in start order")
-    attempts: list[Attempt] = Field(default_factory=list, description="in insertion order")
 
 
 class WorkflowStore:

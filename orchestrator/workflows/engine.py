@@ -1,0 +1,227 @@
+"""Runs a workflow: its steps in dependency order, each checkpointed in the run store, so a
+run resumed after a crash starts from its last finished step and never repeats one.
+
+The `tasks` step is AudioGenie's trial-and-error loop per sub-task, sub-tasks in parallel on
+a bounded pool: candidates in the workflow's order (at most `candidates_per_task`), each
+tried up to `attempts_per_candidate` times; every attempt is reviewed by the sub-task type's
+supervisors; the first attempt whose every score meets its threshold is accepted, otherwise
+the instruction is rewritten with the supervisors' reasons and tried again, and when the
+tries run out the best attempt (highest mean score) is kept. A tool that fails or times out
+ends that candidate's tries: the next candidate goes on. Each finished sub-task is its own
+checkpoint and each attempt is stored as it ends, so a resumed run replays stored attempts
+instead of making them again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.errors import InputError
+from orchestrator.workflows.assemblers import ASSEMBLERS
+from orchestrator.workflows.llm_steps import judge_result, plan_subtasks, rewrite_instruction
+from orchestrator.workflows.spec import StepSpec, WorkflowSpec
+from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool, WorkflowContext
+from orchestrator.workflows.types import Attempt, RunStatus, SubTask, WorkflowRunRecord
+
+Progress = Callable[[str], None]
+
+
+class RunStore(Protocol):
+    """The part of orchestrator.db.workflows.WorkflowStore the engine uses."""
+
+    def set_status(self, run_id: str, status: RunStatus, error: str | None = None) -> None: ...
+    def start_step(self, run_id: str, key: str, kind: str) -> None: ...
+    def finish_step(self, run_id: str, key: str, output: dict[str, Any]) -> None: ...
+    def fail_step(self, run_id: str, key: str, error: str) -> None: ...
+    def done_steps(self, run_id: str) -> dict[str, dict[str, Any]]: ...
+    def add_attempt(self, run_id: str, attempt: Attempt) -> None: ...
+    def attempts(self, run_id: str, task_id: str | None = None) -> list[Attempt]: ...
+    def recover(self, run_id: str) -> int: ...
+    def create_run(self, workflow: str, spec_sha256: str, input: dict[str, Any]) -> str: ...
+    def get(self, run_id: str) -> WorkflowRunRecord: ...
+
+
+class WorkflowFailed(RuntimeError):
+    """A step failed; the run is marked failed with this message (and the step's record
+    keeps what it had, e.g. the planner's raw output)."""
+
+
+def best_of(attempts: list[Attempt]) -> Attempt:
+    """The highest mean score; the earliest among equals."""
+    return max(attempts, key=lambda a: (a.mean_score(), -attempts.index(a)))
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        spec: WorkflowSpec,
+        store: RunStore,
+        runs_dir: Path,
+        context: WorkflowContext,
+        progress: Progress | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.runs_dir = runs_dir
+        self.context = context
+        self.progress = progress or (lambda _message: None)
+        types = spec.subtasks.types.values()
+        self.tools: dict[str, Tool] = {
+            name: TOOLS.create(name, context) for t in types for name in t.candidates
+        }
+        self.supervisors: dict[str, Supervisor] = {
+            name: SUPERVISORS.create(name, context) for t in types for name in t.supervisors
+        }
+
+    def check_input(self, text: str) -> str:
+        if not text.strip():
+            raise InputError("the workflow input is empty")
+        if len(text) > self.spec.input_max_chars:
+            raise InputError(
+                f"the input has {len(text)} characters; workflow {self.spec.name!r} takes at "
+                f"most {self.spec.input_max_chars}"
+            )
+        return text
+
+    def artifacts_dir(self, run_id: str) -> Path:
+        path = self.runs_dir / run_id / "artifacts"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def run(self, run_id: str, input_text: str) -> dict[str, dict[str, Any]]:
+        """Every step not finished yet, in order; returns each step's output by name."""
+        recovered = self.store.recover(run_id)
+        if recovered:
+            self.progress(f"resuming: {recovered} interrupted step(s) will run again")
+        self.store.set_status(run_id, "running")
+        outputs = self.store.done_steps(run_id)
+        for step in self.spec.order():
+            if step.name in outputs:
+                self.progress(f"{step.name}: done before, skipped")
+                continue
+            self.progress(f"{step.name}: running")
+            self.store.start_step(run_id, step.name, step.kind)
+            try:
+                outputs[step.name] = self._step(run_id, step, input_text, outputs)
+            except Exception as exc:
+                message = f"step {step.name!r} failed: {exc}"
+                self.store.fail_step(run_id, step.name, str(exc))
+                self.store.set_status(run_id, "failed", message)
+                raise WorkflowFailed(message) from exc
+            self.store.finish_step(run_id, step.name, outputs[step.name])
+            self.progress(f"{step.name}: done")
+        self.store.set_status(run_id, "succeeded")
+        return outputs
+
+    # -- steps ------------------------------------------------------------------------------
+    def _tasks_of(self, outputs: dict[str, dict[str, Any]]) -> list[SubTask]:
+        planned = next((o for o in outputs.values() if "subtasks" in o), None)
+        if planned is None:
+            raise WorkflowFailed("no plan step finished before this step")
+        return [SubTask.model_validate(t) for t in planned["subtasks"]]
+
+    def _accepted(self, outputs: dict[str, dict[str, Any]]) -> dict[str, Attempt]:
+        done: dict[str, Any] = next(
+            (o for o in outputs.values() if "accepted" in o), {"accepted": {}}
+        )
+        return {k: Attempt.model_validate(v) for k, v in done["accepted"].items()}
+
+    def _step(
+        self, run_id: str, step: StepSpec, input_text: str, outputs: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        if step.kind == "plan":
+            return plan_subtasks(self.spec, self.context, input_text)
+        if step.kind == "tasks":
+            return self._run_tasks(run_id, step, self._tasks_of(outputs))
+        if step.kind == "judge":
+            return judge_result(self.spec, self.context, input_text, self._tasks_of(outputs))
+        assembler = ASSEMBLERS.create(self.spec.assembler, self.context)
+        return assembler.assemble(
+            input_text,
+            self._tasks_of(outputs),
+            self._accepted(outputs),
+            self.artifacts_dir(run_id),
+        )
+
+    def _run_tasks(self, run_id: str, step: StepSpec, tasks: list[SubTask]) -> dict[str, Any]:
+        done = self.store.done_steps(run_id)
+        accepted: dict[str, Attempt] = {}
+        todo = []
+        for task in tasks:
+            key = f"{step.name}:{task.id}"
+            if key in done:
+                accepted[task.id] = Attempt.model_validate(done[key]["attempt"])
+            else:
+                todo.append((key, task))
+        with ThreadPoolExecutor(max_workers=self.spec.parallel) as pool:
+            futures = [
+                (key, task, pool.submit(self._task, run_id, key, task)) for key, task in todo
+            ]
+            for key, task, future in futures:
+                accepted[task.id] = future.result()
+                self.progress(f"{key}: {self._verdict(accepted[task.id])}")
+        return {"accepted": {t.id: accepted[t.id].model_dump(mode="json") for t in tasks}}
+
+    def _verdict(self, attempt: Attempt) -> str:
+        state = "accepted" if attempt.passed(self.spec.thresholds) else "best kept"
+        return f"{state}: {attempt.candidate} try {attempt.number}, mean {attempt.mean_score():.2f}"
+
+    def _task(self, run_id: str, key: str, task: SubTask) -> Attempt:
+        """The refinement loop of one sub-task, a checkpoint of its own."""
+        self.store.start_step(run_id, key, "task")
+        stored = {(a.candidate, a.number): a for a in self.store.attempts(run_id, task.id)}
+        tried: list[Attempt] = []
+        candidates = self.spec.subtasks.types[task.type].candidates
+        for candidate in candidates[: self.spec.candidates_per_task]:
+            instruction = str(task.fields.get("text") or task.description())
+            for number in range(1, self.spec.attempts_per_candidate + 1):
+                attempt = stored.get((candidate, number))
+                if attempt is None:
+                    attempt = self._attempt(run_id, task, candidate, number, instruction)
+                    self.store.add_attempt(run_id, attempt)
+                tried.append(attempt)
+                if attempt.passed(self.spec.thresholds):
+                    self.store.finish_step(
+                        run_id, key, {"attempt": attempt.model_dump(mode="json")}
+                    )
+                    return attempt
+                if attempt.error is not None:
+                    break  # the tool failed: the next candidate
+                replayed = (candidate, number + 1) in stored  # its instruction is stored
+                if number < self.spec.attempts_per_candidate and not replayed:
+                    instruction = rewrite_instruction(self.spec, self.context, task, attempt)
+        if not tried:
+            raise WorkflowFailed(f"sub-task {task.id}: no candidate for type {task.type!r}")
+        best = best_of(tried)
+        self.store.finish_step(run_id, key, {"attempt": best.model_dump(mode="json")})
+        return best
+
+    def _attempt(
+        self, run_id: str, task: SubTask, candidate: str, number: int, instruction: str
+    ) -> Attempt:
+        attempt = Attempt(
+            task_id=task.id, candidate=candidate, number=number, instruction=instruction
+        )
+        out_dir = self.artifacts_dir(run_id)
+        started = time.perf_counter()
+        # A tool runs in its own thread so a hung one cannot hold the sub-task past the
+        # timeout (the thread is abandoned, not joined: no `with`, which would wait for it).
+        single = ThreadPoolExecutor(max_workers=1)
+        future = single.submit(self.tools[candidate].generate, task, instruction, out_dir)
+        try:
+            attempt.artifact = future.result(timeout=self.spec.timeout_s)
+        except FutureTimeout:
+            attempt.error = f"{candidate} timed out after {self.spec.timeout_s:g} s"
+        except Exception as exc:  # any tool failure: recorded, the next candidate goes on
+            attempt.error = f"{candidate} failed: {exc}"
+        finally:
+            single.shutdown(wait=False, cancel_futures=True)
+        attempt.seconds = time.perf_counter() - started
+        if attempt.error is None:
+            for name in self.spec.subtasks.types[task.type].supervisors:
+                attempt.scores += self.supervisors[name].review(task, attempt, out_dir)
+        return attempt

@@ -1,0 +1,266 @@
+"""The workflow engine's logic on scripted roles and tools, checkpointed in the real run store
+(SQLite): acceptance, bounded retries with rewritten instructions, the best attempt kept, a
+failing or hung tool handing over to the next candidate, parallel sub-tasks, a planner that
+keeps giving invalid output, and a crashed run resumed without repeating a finished step."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from orchestrator.db import Stores, make_engine, migrate, session_factory
+from orchestrator.workflows.engine import WorkflowEngine, WorkflowFailed
+from orchestrator.workflows.spec import parse_workflow
+from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool, WorkflowContext
+from orchestrator.workflows.types import Artifact, Attempt, Score, SubTask
+
+CALLS: Counter[str] = Counter()  # tool name -> generate calls, across the test
+BARRIER: dict[str, threading.Barrier] = {}
+CRASHED: set[str] = set()  # sub-tasks that crashed once already
+
+
+class Crash(BaseException):
+    """Not an Exception: escapes the engine as a killed process would, leaving the step
+    'running' in the store."""
+
+
+class EchoTool(Tool):
+    """Writes the instruction as a file; the instruction's `Revise` count is the quality."""
+
+    name = "echo"
+    handles = ("beep",)
+
+    def generate(self, task: SubTask, instruction: str, out_dir: Path) -> Artifact:
+        CALLS[self.name] += 1
+        if task.fields.get("crash_on_first") and task.id not in CRASHED:
+            CRASHED.add(task.id)
+            raise Crash
+        if "barrier" in BARRIER:
+            BARRIER["barrier"].wait(timeout=10)  # all sub-tasks must be in flight at once
+        path = out_dir / f"{task.id}-{CALLS[self.name]}.txt"
+        path.write_text(instruction)
+        return Artifact(path=path.name, sha256="0" * 64, media_type="text/plain")
+
+
+class BrokenTool(Tool):
+    name = "broken"
+    handles = ("beep",)
+
+    def generate(self, task: SubTask, instruction: str, out_dir: Path) -> Artifact:
+        CALLS[self.name] += 1
+        raise RuntimeError("the synthesiser is out of order")
+
+
+class HungTool(Tool):
+    name = "hung"
+    handles = ("beep",)
+
+    def generate(self, task: SubTask, instruction: str, out_dir: Path) -> Artifact:
+        CALLS[self.name] += 1
+        time.sleep(3)
+        raise RuntimeError("never seen: the engine stopped waiting")
+
+
+class RevisionSupervisor(Supervisor):
+    """Scores 0.4 plus 0.3 per `Revise` in the instruction; wants `revisions` of them."""
+
+    name = "revisions"
+    dimensions: ClassVar[tuple[str, ...]] = ("quality",)
+
+    def review(self, task: SubTask, attempt: Attempt, artifacts_dir: Path) -> list[Score]:
+        text = (artifacts_dir / attempt.artifact.path).read_text() if attempt.artifact else ""
+        value = min(0.4 + 0.3 * text.count("Revise"), 1.0)
+        return [Score(supervisor=self.name, dimension="quality", value=value, reason="louder")]
+
+
+for cls in (EchoTool, BrokenTool, HungTool):
+    if cls.name not in TOOLS:
+        TOOLS.register(cls.name, cls)
+if RevisionSupervisor.name not in SUPERVISORS:
+    SUPERVISORS.register(RevisionSupervisor.name, RevisionSupervisor)
+
+
+def workflow(candidates: str = "[echo]", threshold: float = 0.65, **extra: Any) -> str:
+    schema = {
+        "type": "object",
+        "properties": {
+            "events": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"type": {"type": "string"}, "description": {"type": "string"}},
+                    "required": ["description"],
+                },
+            }
+        },
+    }
+    options = {"candidates_per_task": 2, "attempts_per_candidate": 2, "timeout_s": 1, **extra}
+    return (
+        "name: beeps\n"
+        "roles:\n"
+        "  planner: {expert: scripted-planner, prompt: 'Plan beeps for: {input}', asks: 2}\n"
+        f"subtasks:\n  schema: {json.dumps(schema)}\n  items: events\n"
+        f"  types:\n    beep: {{candidates: {candidates}, supervisors: [revisions]}}\n"
+        f"thresholds: {{quality: {threshold}}}\n"
+        + "".join(f"{k}: {v}\n" for k, v in options.items())
+        + "assembler: collect\n"
+        "steps:\n  - {name: plan, kind: plan}\n  - {name: make, kind: tasks, after: [plan]}\n"
+        "  - {name: assemble, kind: assemble, after: [make]}\n"
+    )
+
+
+class ScriptedPlanner:
+    def __init__(self, outputs: list[str]) -> None:
+        self.outputs = outputs
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, expert: str, prompt: str, schema: dict[str, Any] | None, n: int) -> str:
+        self.asked.append((expert, prompt))
+        return self.outputs[min(len(self.asked), len(self.outputs)) - 1]
+
+
+def plan(*events: dict[str, Any]) -> str:
+    return json.dumps({"events": [{"type": "beep", **e} for e in events]})
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Stores]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'symoe.db'}")
+    migrate(engine)
+    CALLS.clear()
+    BARRIER.clear()
+    CRASHED.clear()
+    yield Stores(session_factory(engine))
+    engine.dispose()
+
+
+def run(
+    stores: Stores, tmp_path: Path, spec_text: str, planner: ScriptedPlanner
+) -> tuple[str, WorkflowEngine]:
+    spec = parse_workflow(spec_text, "beeps.yaml")
+    engine = WorkflowEngine(spec, stores.workflows, tmp_path / "runs", WorkflowContext(ask=planner))
+    run_id = stores.workflows.create_run("beeps", "0" * 64, {"input": "three beeps"})
+    engine.run(run_id, "three beeps")
+    return run_id, engine
+
+
+def kept(stores: Stores, run_id: str) -> dict[str, Attempt]:
+    accepted = stores.workflows.done_steps(run_id)["make"]["accepted"]
+    return {k: Attempt.model_validate(v) for k, v in accepted.items()}
+
+
+def test_the_first_passing_attempt_is_accepted(stores: Stores, tmp_path: Path) -> None:
+    planner = ScriptedPlanner([plan({"description": "a beep"})])
+    run_id, _ = run(stores, tmp_path, workflow(threshold=0.4), planner)
+    record = stores.workflows.get(run_id)
+    assert record.status == "succeeded" and [a.number for a in record.attempts] == [1]
+    assert planner.asked == [("scripted-planner", "Plan beeps for: three beeps")]
+    assert [s.key for s in record.steps] == ["plan", "make", "make:1-beep", "assemble"]
+    result = json.loads((tmp_path / "runs" / run_id / "artifacts" / "result.json").read_text())
+    assert result["tasks"][0]["kept"]["scores"][0]["value"] == pytest.approx(0.4)
+
+
+def test_a_failed_review_rewrites_the_instruction_with_the_reasons(
+    stores: Stores, tmp_path: Path
+) -> None:
+    run_id, _ = run(stores, tmp_path, workflow(), ScriptedPlanner([plan({"description": "b"})]))
+    attempts = stores.workflows.get(run_id).attempts
+    assert [(a.candidate, a.number) for a in attempts] == [("echo", 1), ("echo", 2)]
+    assert attempts[1].instruction == "b\nRevise: quality: louder"
+    assert kept(stores, run_id)["1-beep"].number == 2  # 0.7 passes 0.65
+
+
+def test_the_tries_are_bounded_and_the_best_is_kept(stores: Stores, tmp_path: Path) -> None:
+    planner = ScriptedPlanner([plan({"description": "c"})])
+    spec = workflow(threshold=0.95, attempts_per_candidate=3)
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    attempts = stores.workflows.get(run_id).attempts
+    assert [a.mean_score() for a in attempts] == pytest.approx([0.4, 0.7, 1.0])
+    assert kept(stores, run_id)["1-beep"].number == 3  # 1.0 passes: accepted at the bound
+
+    spec = workflow(threshold=0.99, attempts_per_candidate=2)
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    attempts = stores.workflows.get(run_id).attempts
+    assert len(attempts) == 2  # never passes: two tries, then the best is kept
+    assert kept(stores, run_id)["1-beep"].mean_score() == pytest.approx(0.7)
+
+    spec = workflow("[broken, echo]", threshold=0.4, candidates_per_task=1)
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    (only,) = stores.workflows.get(run_id).attempts  # one candidate allowed: echo never asked
+    assert only.candidate == "broken" and kept(stores, run_id)["1-beep"].mean_score() == 0.0
+
+
+def test_a_failing_or_hung_tool_hands_over_to_the_next_candidate(
+    stores: Stores, tmp_path: Path
+) -> None:
+    planner = ScriptedPlanner([plan({"description": "d"})])
+    spec = workflow("[broken, echo]", threshold=0.4, candidates_per_task=2)
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    first, second = stores.workflows.get(run_id).attempts
+    assert first.error == "broken failed: the synthesiser is out of order" and not first.scores
+    assert (second.candidate, second.error) == ("echo", None)
+    assert CALLS["broken"] == 1  # a failed tool is not retried
+
+    spec = workflow("[hung, echo]", threshold=0.4)
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    hung, echo = stores.workflows.get(run_id).attempts
+    assert hung.error == "hung timed out after 1 s" and echo.candidate == "echo"
+
+
+def test_sub_tasks_run_in_parallel(stores: Stores, tmp_path: Path) -> None:
+    BARRIER["barrier"] = threading.Barrier(4)  # a serial engine would wait here forever
+    events = [{"description": f"beep {n}"} for n in range(4)]
+    run_id, _ = run(stores, tmp_path, workflow(threshold=0.4), ScriptedPlanner([plan(*events)]))
+    assert sorted(kept(stores, run_id)) == ["1-beep", "2-beep", "3-beep", "4-beep"]
+    assert all(a.error is None for a in stores.workflows.get(run_id).attempts)
+
+
+def test_invalid_planner_output_is_re_asked_then_fails_the_run_with_it_saved(
+    stores: Stores, tmp_path: Path
+) -> None:
+    planner = ScriptedPlanner(['{"events": [{"type": "boop"}]}', plan({"description": "e"})])
+    run_id, _ = run(stores, tmp_path, workflow(threshold=0.4), planner)
+    assert stores.workflows.done_steps(run_id)["plan"]["asks"] == 2
+
+    never_valid = ScriptedPlanner(["I would love to plan some beeps!"])
+    with pytest.raises(WorkflowFailed, match="the planner gave no valid plan in 2 asks"):
+        run(stores, tmp_path, workflow(), never_valid)
+    (failed,) = [r for r in stores.workflows.list() if r.status == "failed"]
+    step = stores.workflows.get(failed.id).steps[0]
+    assert step.status == "failed" and "I would love to plan some beeps!" in (step.error or "")
+
+
+def test_a_crashed_run_resumes_without_repeating_a_finished_step(
+    stores: Stores, tmp_path: Path
+) -> None:
+    planner = ScriptedPlanner(
+        [plan({"description": "f"}, {"description": "g", "crash_on_first": True})]
+    )
+    spec = parse_workflow(workflow(threshold=0.4, parallel=1), "beeps.yaml")
+    engine = WorkflowEngine(spec, stores.workflows, tmp_path / "runs", WorkflowContext(ask=planner))
+    run_id = stores.workflows.create_run("beeps", "0" * 64, {"input": "x"})
+    with pytest.raises(Crash):
+        engine.run(run_id, "x")
+    crashed = stores.workflows.get(run_id)
+    assert crashed.status == "running"
+    assert {s.key: s.status for s in crashed.steps}["make"] == "running"
+
+    engine.run(run_id, "x")  # resume
+    record = stores.workflows.get(run_id)
+    assert record.status == "succeeded" and len(planner.asked) == 1  # the plan was not redone
+    statuses = {s.key: s.status for s in record.steps}
+    assert statuses == {
+        "plan": "done",
+        "make:1-beep": "done",
+        "make:2-beep": "done",
+        "make": "done",
+        "assemble": "done",
+    }
+    assert [a.task_id for a in record.attempts].count("1-beep") == 1  # not made twice
