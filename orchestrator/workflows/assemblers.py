@@ -55,5 +55,10 @@ class CollectAssembler(Assembler):
 
 
 ASSEMBLERS: Registry[Assembler] = Registry(
-    "workflow assembler", {CollectAssembler.name: CollectAssembler}, error=ConfigError
+    "workflow assembler",
+    {
+        CollectAssembler.name: CollectAssembler,
+        "soundscape_mix": "orchestrator.workflows.audio.assemble:SoundscapeMix",
+    },
+    error=ConfigError,
 )

@@ -51,7 +51,11 @@ def check_subtasks(spec: WorkflowSpec, raw: str) -> list[SubTask]:
         raise InvalidOutput(f"no non-empty {spec.subtasks.items!r} array")
     item_schema = spec.subtasks.json_schema["properties"][spec.subtasks.items].get("items", {})
     required = item_schema.get("required", [])
-    numbers = [k for k, v in item_schema.get("properties", {}).items() if v.get("type") == "number"]
+    numbers = [
+        k
+        for k, v in item_schema.get("properties", {}).items()
+        if v.get("type") in ("number", "integer")
+    ]
     tasks = []
     for n, item in enumerate(items):
         if not isinstance(item, dict):
@@ -77,6 +81,11 @@ def check_subtasks(spec: WorkflowSpec, raw: str) -> list[SubTask]:
                 raise InvalidOutput(
                     f"{spec.subtasks.items}[{n}].{key} = {item[key]} is outside [{low}, {high}]"
                 )
+        for key, rule in item_schema.get("properties", {}).items():
+            if "enum" in rule and key in item and item[key] not in rule["enum"]:
+                raise InvalidOutput(
+                    f"{spec.subtasks.items}[{n}].{key} = {item[key]!r} is not allowed"
+                )
         start, end = item.get("start"), item.get("end")
         if isinstance(start, int | float) and isinstance(end, int | float) and end <= start:
             raise InvalidOutput(f"{spec.subtasks.items}[{n}] ends before it starts")
@@ -88,13 +97,16 @@ def check_subtasks(spec: WorkflowSpec, raw: str) -> list[SubTask]:
 def plan_subtasks(spec: WorkflowSpec, context: WorkflowContext, input_text: str) -> dict[str, Any]:
     role = spec.roles["planner"]
     prompt = fill(role.prompt, input=input_text)
-    problems = []
+    problems: list[str] = []
     for ask in range(1, role.asks + 1):
-        raw = _ask(context, role, prompt, spec.subtasks.json_schema)
+        asked = prompt
+        if problems:  # say what was wrong: the same prompt would decode the same output again
+            asked += f"\nYour last plan was not usable ({problems[-1]}). Write it again.\n"
+        raw = _ask(context, role, asked, spec.subtasks.json_schema)
         try:
             tasks = check_subtasks(spec, raw)
         except InvalidOutput as exc:
-            problems.append(f"ask {ask}: {exc}")
+            problems.append(str(exc))
             continue
         return {"subtasks": [t.model_dump(mode="json") for t in tasks], "asks": ask, "raw": raw}
     raise ValueError(
