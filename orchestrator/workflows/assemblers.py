@@ -6,19 +6,25 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.tools import WorkflowContext
 from orchestrator.workflows.types import Attempt, SubTask
 from workers.registry import Registry
 
+if TYPE_CHECKING:  # spec.py checks assembler names against this module's registry
+    from orchestrator.workflows.spec import RoleSpec
+
 
 class Assembler(ABC):
     name: ClassVar[str] = ""
 
-    def __init__(self, context: WorkflowContext | None = None) -> None:
+    def __init__(
+        self, context: WorkflowContext | None = None, roles: dict[str, RoleSpec] | None = None
+    ) -> None:
         self.context = context or WorkflowContext()
+        self.roles = roles or {}  # the workflow's LLM roles (a synthesis asks its synthesizer)
 
     @abstractmethod
     def assemble(

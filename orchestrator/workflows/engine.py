@@ -139,7 +139,7 @@ class WorkflowEngine:
             return self._run_tasks(run_id, step, self._tasks_of(outputs))
         if step.kind == "judge":
             return judge_result(self.spec, self.context, input_text, self._tasks_of(outputs))
-        assembler = ASSEMBLERS.create(self.spec.assembler, self.context)
+        assembler = ASSEMBLERS.create(self.spec.assembler, self.context, self.spec.roles)
         return assembler.assemble(
             input_text,
             self._tasks_of(outputs),

@@ -28,8 +28,9 @@ from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool
 #   assemble  the assembler puts the accepted attempts together (a mix, a synthesis)
 StepKind = Literal["plan", "tasks", "judge", "assemble"]
 ROLE_OF_STEP: dict[str, str] = {"plan": "planner", "judge": "judge"}
-# the refiner, when a workflow has one, rewrites a failed attempt's instruction
-KNOWN_ROLES = ("planner", "judge", "refiner")
+# the refiner, when a workflow has one, rewrites a failed attempt's instruction; a
+# synthesizer is for an assembler that writes with an LLM
+KNOWN_ROLES = ("planner", "judge", "refiner", "synthesizer")
 
 
 class _Strict(BaseModel):
