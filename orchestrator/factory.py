@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
+from pathlib import Path
 
 from orchestrator.aggregators import AggregatorPolicy, all_aggregators
 from orchestrator.answering import AnsweringService, ObserveBatch
@@ -219,15 +220,22 @@ class Deployment:
             observe,
         )
 
+    @property
+    def workflow_runs_dir(self) -> Path:
+        """Each workflow run's folder (its artifacts) lies under this one."""
+        return self.settings.data_dir / "workflows"
+
     def workflows(self, runner: Runner | None = None) -> WorkflowService:
-        """Workflow runs over this deployment's experts; run folders under data_dir."""
+        """Workflow runs over this deployment's experts; run folders under data_dir; the
+        workflow files are the built-in ones and SYMOE_WORKFLOWS_DIR's."""
         options = batch_options(self.settings, RequestedOptions())
         return WorkflowService(
             self.stores.workflows,
-            self.settings.data_dir / "workflows",
+            self.workflow_runs_dir,
             self.answering(runner=runner),
             self.registry,
             options,
+            extra_dir=self.settings.workflows_dir,
         )
 
     def close(self) -> None:

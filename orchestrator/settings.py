@@ -62,7 +62,13 @@ class PathSettings(WorkerSettings):
         description="profile set the recruiter reads; none -> uniform weights",
     )
 
-    @field_validator("profile_file", mode="before")
+    workflows_dir: Path | None = Field(
+        default=None,
+        description="more workflow files (NAME.yaml) beside the built-in ones; one with a "
+        "built-in name replaces it",
+    )
+
+    @field_validator("profile_file", "workflows_dir", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value  # SYMOE_PROFILE_FILE= switches the profile off
@@ -216,6 +222,13 @@ class ApiSettings(BaseSettings):
         description="serve /docs, /redoc and /openapi.json without a key; unset: on with the "
         "in-process runner (the embedded default), off with celery (then /openapi.json needs "
         "a key and /docs, /redoc are off)",
+    )
+    workflow_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="workflow runs the API executes at once (POST /v1/workflows/{name}/runs); "
+        "more wait in its queue",
     )
     api_shutdown_grace_s: float = Field(
         default=5,

@@ -22,6 +22,7 @@ from orchestrator.api.jobs.routes import router as jobs_router
 from orchestrator.api.middleware import LimitsAndMetrics
 from orchestrator.api.openai.routes import router as openai_router
 from orchestrator.api.services import ApiServices
+from orchestrator.api.workflows.routes import router as workflows_router
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         jobs_router,
         admin_router,
         documents_router,
+        workflows_router,
         openai_router,
     )
     for router in routers:

@@ -24,6 +24,8 @@ from orchestrator.api.jobs.executor import JobExecutor
 from orchestrator.api.jobs.service import JobsService
 from orchestrator.api.metrics import Metrics
 from orchestrator.api.openai.serving import OpenAIServing
+from orchestrator.api.workflows.executor import WorkflowExecutor
+from orchestrator.api.workflows.service import WorkflowsService
 from orchestrator.db.keys import KeyStore
 from orchestrator.factory import Deployment
 from orchestrator.runners import Runner
@@ -93,13 +95,32 @@ class ApiServices:
         dep = self.deployment
         return DocumentsService(dep.stores.documents, dep.ingester(), lambda: dep.retriever)
 
+    @cached_property
+    def workflow_runs(self) -> WorkflowExecutor:
+        """The pool that runs workflows; stops taking runs with the server."""
+        store = self.deployment.stores.workflows
+        return WorkflowExecutor(store, self.settings.workflow_workers)
+
+    @cached_property
+    def workflows(self) -> WorkflowsService:
+        """Workflow runs over the API take `symoe workflow run`'s path, on the API's runner;
+        nothing of the answering pipeline is built before the first run."""
+        dep = self.deployment
+        return WorkflowsService(
+            lambda: dep.workflows(runner=self.runner),  # per run: the active profile set
+            dep.stores.workflows,
+            self.workflow_runs,
+            runs_dir=dep.workflow_runs_dir,
+            extra_dir=self.settings.workflows_dir,
+        )
+
     def publish(self, state: Any) -> None:
         """Put each feature's service on the app's state, where its routes read it."""
         state.services = self  # for tests and the lifespan's close
         state.keys, state.limiter, state.metrics = self.keys, self.limiter, self.metrics
         state.answers, state.jobs, state.openai = self.answers, self.job_service, self.openai
         state.admin, state.health = self.admin, self.health
-        state.documents = self.documents
+        state.documents, state.workflows = self.documents, self.workflows
 
     @cached_property
     def openai(self) -> OpenAIServing:
@@ -118,6 +139,8 @@ class ApiServices:
             self._stop_deadline = time.monotonic() + grace_s
         if "jobs" in self.__dict__:
             self.jobs.stop()
+        if "workflow_runs" in self.__dict__:
+            self.workflow_runs.stop()  # queued runs stay pending, to be resumed
         timer = threading.Timer(grace_s, self._cut_short)
         timer.daemon = True
         timer.start()
@@ -135,6 +158,9 @@ class ApiServices:
             assert self._stop_deadline is not None
             # a cancelled chunk needs a moment to requeue its job
             self.jobs.close(timeout_s=max(0.0, self._stop_deadline - time.monotonic()) + 2)
+        if "workflow_runs" in self.__dict__:
+            assert self._stop_deadline is not None
+            self.workflow_runs.close(timeout_s=max(0.0, self._stop_deadline - time.monotonic()) + 2)
         if "runner" in self.__dict__:
             self.runner.close()
         if "keys" in self.__dict__:

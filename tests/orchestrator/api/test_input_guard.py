@@ -112,6 +112,23 @@ CASES = [
     Case("POST", "/v1/admin/documents", "0.text", body=[{"source": "a", "text": f"b{NUL}c"}]),
     Case("DELETE", "/v1/admin/documents", "source", url="/v1/admin/documents?source=a%00b"),
     Case("GET", "/v1/admin/documents/search", "q", url="/v1/admin/documents/search?q=a%00b"),
+    Case("POST", "/v1/workflows/{name}/runs", "name", body={"input": "a scene"}),
+    Case(
+        "POST",
+        "/v1/workflows/{name}/runs",
+        "input",
+        url="/v1/workflows/soundscape/runs",
+        body={"input": f"a scene{NUL}"},
+    ),
+    Case("GET", "/v1/workflows/runs/{run_id}", "run_id"),
+    Case("GET", "/v1/workflows/runs/{run_id}/events", "run_id"),
+    Case("GET", "/v1/workflows/runs/{run_id}/artifacts/{path}", "run_id"),
+    Case(
+        "GET",
+        "/v1/workflows/runs/{run_id}/artifacts/{path}",
+        "path",
+        url="/v1/workflows/runs/0123/artifacts/a%00b.wav",
+    ),
 ]
 
 
