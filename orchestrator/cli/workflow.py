@@ -12,6 +12,7 @@ from rich.table import Table
 
 from orchestrator.cli.common import console, deployment, err_console, friendly_errors, print_json
 from orchestrator.errors import InputError
+from orchestrator.settings import Settings
 from orchestrator.workflows.engine import WorkflowFailed
 from orchestrator.workflows.service import workflow_files
 from orchestrator.workflows.spec import load_workflow
@@ -29,7 +30,7 @@ def _say(message: str) -> None:
 def list_workflows(as_json: bool = typer.Option(False, "--json")) -> None:
     """The workflow files symoe knows (built in), with their steps."""
     rows: list[dict[str, str]] = []
-    for name, path in workflow_files().items():
+    for name, path in workflow_files(Settings().workflows_dir).items():
         spec, _ = load_workflow(path)
         rows.append(
             {

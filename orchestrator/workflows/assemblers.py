@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.tools import WorkflowContext
-from orchestrator.workflows.types import Attempt, SubTask
+from orchestrator.workflows.types import Attempt, RoleSpec, SubTask
 from workers.registry import Registry
-
-if TYPE_CHECKING:  # spec.py checks assembler names against this module's registry
-    from orchestrator.workflows.spec import RoleSpec
 
 
 class Assembler(ABC):
@@ -65,6 +62,7 @@ ASSEMBLERS: Registry[Assembler] = Registry(
     {
         CollectAssembler.name: CollectAssembler,
         "soundscape_mix": "orchestrator.workflows.audio.assemble:SoundscapeMix",
+        "research_synthesis": "orchestrator.workflows.research.synthesis:ResearchSynthesis",
     },
     error=ConfigError,
 )

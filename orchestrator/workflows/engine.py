@@ -74,7 +74,9 @@ class WorkflowEngine:
             name: TOOLS.create(name, context) for t in types for name in t.candidates
         }
         self.supervisors: dict[str, Supervisor] = {
-            name: SUPERVISORS.create(name, context) for t in types for name in t.supervisors
+            name: SUPERVISORS.create(name, context, spec.roles)
+            for t in types
+            for name in t.supervisors
         }
 
     def check_input(self, text: str) -> str:

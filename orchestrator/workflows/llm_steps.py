@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 from orchestrator.errors import ConfigError
-from orchestrator.workflows.spec import RoleSpec, WorkflowSpec
+from orchestrator.workflows.spec import WorkflowSpec
 from orchestrator.workflows.tools import WorkflowContext
-from orchestrator.workflows.types import Attempt, Score, SubTask
+from orchestrator.workflows.types import Attempt, RoleSpec, Score, SubTask
 
 RAW_KEPT = 2000  # characters of an invalid output kept in the failed step's record
 JUDGE_SCHEMA: dict[str, Any] = {

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.assemblers import ASSEMBLERS
 from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool
+from orchestrator.workflows.types import RoleSpec
 
 # What a step does (orchestrator/workflows/engine.py runs each kind):
 #   plan      the planner role writes the sub-tasks, constrained to the schema
@@ -35,16 +36,6 @@ KNOWN_ROLES = ("planner", "judge", "refiner", "synthesizer")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RoleSpec(_Strict):
-    """An LLM role: which expert plays it and its prompt template. Templates are filled with
-    {input}, {tasks}, {instruction} and {reasons} where the step has them."""
-
-    expert: str = Field(min_length=1)
-    prompt: str = Field(min_length=1)
-    max_tokens: int = Field(default=256, ge=1, le=8192)
-    asks: int = Field(default=3, ge=1, le=10, description="re-asks after invalid output")
 
 
 class TaskTypeSpec(_Strict):

@@ -4,7 +4,8 @@ A `Tool` makes an artifact for a sub-task from an instruction (espeak-ng speech,
 effects, an LLM expert...); a `Supervisor` scores an attempt on its dimensions. A supervisor
 may measure (a clip's duration, its loudness) or judge (an LLM). Registries: TOOLS and
 SUPERVISORS, which workflow files name; entries load on first use. Each is built from a
-`WorkflowContext`."""
+`WorkflowContext`; a supervisor also gets the workflow's roles (an LLM supervisor asks the
+expert of one of them)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from orchestrator.errors import ConfigError
-from orchestrator.workflows.types import Artifact, Attempt, Score, SubTask
+from orchestrator.workflows.types import Artifact, Attempt, RoleSpec, Score, SubTask
 from workers.registry import Registry
 
 
@@ -54,8 +55,11 @@ class Supervisor(ABC):
     name: ClassVar[str] = ""
     dimensions: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, context: WorkflowContext | None = None) -> None:
+    def __init__(
+        self, context: WorkflowContext | None = None, roles: dict[str, RoleSpec] | None = None
+    ) -> None:
         self.context = context or WorkflowContext()
+        self.roles = roles or {}  # the workflow's LLM roles (llm_check asks its judge's expert)
 
     @abstractmethod
     def review(self, task: SubTask, attempt: Attempt, artifacts_dir: Path) -> list[Score]:
@@ -63,12 +67,14 @@ class Supervisor(ABC):
 
 
 _AUDIO = "orchestrator.workflows.audio"
+_RESEARCH = "orchestrator.workflows.research"
 TOOLS: Registry[Tool] = Registry(
     "workflow tool",
     {
         "espeak": f"{_AUDIO}.espeak:EspeakTool",
         "numpy_sfx": f"{_AUDIO}.sfx:NumpySfxTool",
         "numpy_music": f"{_AUDIO}.music:NumpyMusicTool",
+        "symoe_answer": f"{_RESEARCH}.answer_tool:SymoeAnswerTool",
     },
     error=ConfigError,
 )
@@ -78,6 +84,7 @@ SUPERVISORS: Registry[Supervisor] = Registry(
         "duration": f"{_AUDIO}.supervisors:DurationSupervisor",
         "loudness": f"{_AUDIO}.supervisors:LoudnessSupervisor",
         "signal": f"{_AUDIO}.supervisors:SignalSupervisor",
+        "llm_check": f"{_RESEARCH}.check:LlmCheckSupervisor",
     },
     error=ConfigError,
 )

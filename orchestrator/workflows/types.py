@@ -13,6 +13,18 @@ RunStatus = Literal["pending", "running", "succeeded", "failed"]
 StepStatus = Literal["running", "done", "failed"]
 
 
+class RoleSpec(BaseModel):
+    """An LLM role: which expert plays it and its prompt template. Templates are filled with
+    {input}, {tasks}, {instruction} and {reasons} where the step has them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expert: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    max_tokens: int = Field(default=256, ge=1, le=8192)
+    asks: int = Field(default=3, ge=1, le=10, description="re-asks after invalid output")
+
+
 class SubTask(BaseModel):
     """One item of the planner's output, valid against the workflow's sub-task schema:
     `type` routes it to candidates (a soundscape event's speech / sfx / music), `fields` is
