@@ -63,8 +63,9 @@ class LogisticModel(BaseModel):
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     c: float = Field(gt=0.0, description="inverse L2 strength, chosen by cross-validation")
     c_scores: dict[str, float] = Field(
-        default_factory=dict, description="cross-validated accuracy per candidate c (train only)"
+        default_factory=dict, description="cross-validated score per candidate c (train only)"
     )
+    objective: str = Field(default="", description="what c (and the threshold) were chosen by")
 
     @model_validator(mode="after")
     def _lengths_agree(self) -> LogisticModel:

@@ -2,9 +2,13 @@
 
 On the training part of a seeded stratified split: k is chosen as for `skr_knn`; each
 training question's kNN vote is taken over the other training questions (leave one out, so
-no question votes for itself); the logistic model learns helped (1) against hurt (0) from
-the informative questions, as SKR's vote does, with its L2 strength chosen by
-cross-validation on the same part. The held-out part is only scored, by `symoe gate eval`.
+no question votes for itself). When the labels carry each question's answer scores without
+and with retrieval (`symoe gate label` writes them), the logistic model learns p(retrieval
+helps) over every training question, and its L2 strength and retrieval threshold are chosen
+together by cross-validation to add the most answer score (retrieval that changes nothing
+is not paid for). Without scores (e.g. SKR's labels) it learns helped against hurt from the
+informative questions, as SKR's vote does, at threshold 0.5. The held-out part is only
+scored, by `symoe gate eval`.
 
 The model is a small convex fit (13 features, hundreds of rows), solved exactly by Newton's
 method in numpy: scikit-learn would add scipy to the default install for it."""
@@ -28,6 +32,7 @@ from orchestrator.trace import SkillTagging
 from skills.profiles import ProfileSet
 
 C_CANDIDATES = (0.01, 0.1, 1.0, 10.0)
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))  # p(helped) cut-offs tried
 NEWTON_STEPS = 50
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
@@ -66,16 +71,22 @@ def _predict(x: Matrix, coef: Vector, intercept: float) -> npt.NDArray[np.bool_]
     return result
 
 
-def cross_validate_c(
-    x: Matrix, y: Vector, candidates: Sequence[float] = C_CANDIDATES, seed: int = 0
-) -> dict[float, float]:
-    """Each candidate c's accuracy by stratified CV_FOLDS-fold cross-validation."""
+def _folds(y: Vector, seed: int) -> npt.NDArray[np.int64]:
+    """A stratified fold number per row (each class dealt round-robin after a seeded shuffle)."""
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(y), dtype=np.int64)
     for label in (0.0, 1.0):
         members = np.flatnonzero(y == label)
         rng.shuffle(members)
         fold_of[members] = np.arange(len(members)) % CV_FOLDS
+    return fold_of
+
+
+def cross_validate_c(
+    x: Matrix, y: Vector, candidates: Sequence[float] = C_CANDIDATES, seed: int = 0
+) -> dict[float, float]:
+    """Each candidate c's accuracy by stratified CV_FOLDS-fold cross-validation."""
+    fold_of = _folds(y, seed)
     scores: dict[float, float] = {}
     for c in candidates:
         right = 0
@@ -96,6 +107,64 @@ def leave_one_out_votes(vectors: npt.NDArray[np.float32], codes: Labels, k: int)
     return knn_votes(similarities, codes, min(k, len(codes) - 1))
 
 
+def out_of_fold_p(x: Matrix, y: Vector, c: float, seed: int) -> Vector:
+    """Each row's p(y=1) from a model fitted on the other folds."""
+    fold_of = _folds(y, seed)
+    p = np.zeros(len(y))
+    for fold in range(CV_FOLDS):
+        held = fold_of == fold
+        if held.any():
+            coef, intercept = fit_logistic(x[~held], y[~held], c)
+            p[held] = 1.0 / (1.0 + np.exp(-(x[held] @ coef + intercept)))
+    return p
+
+
+def choose_by_gain(
+    x: Matrix, y: Vector, gains: Vector, seed: int
+) -> tuple[float, float, dict[float, float]]:
+    """(c, threshold, best mean gain per c): the pair whose out-of-fold decisions (retrieve
+    when p >= threshold) add the most answer score over the training questions; among equal
+    gains, the one that retrieves less, then the stronger penalty."""
+    best: tuple[float, int, float] | None = None
+    chosen = (C_CANDIDATES[0], THRESHOLDS[-1])
+    per_c: dict[float, float] = {}
+    for c in C_CANDIDATES:
+        p = out_of_fold_p(x, y, c, seed)
+        for t in THRESHOLDS:
+            retrieve = p >= t
+            # rounded: sums of the same gains over subsets with extra zeros differ in the
+            # last bits, which must not outrank retrieving less
+            key = (round(float(gains[retrieve].sum()), 9), -int(retrieve.sum()), -c)
+            per_c[c] = max(per_c.get(c, -np.inf), key[0] / len(y))
+            if best is None or key > best:
+                best, chosen = key, (c, t)
+    return chosen[0], chosen[1], per_c
+
+
+def _training_rows(
+    labelled: LabelledSet, train: list[int], gains: list[float] | None
+) -> tuple[npt.NDArray[np.bool_], Vector]:
+    """Which training rows the model learns from, and their targets. With answer scores:
+    every question, helped (1) against not helped (0). Without: as SKR, the informative
+    questions only, helped (1) against hurt (0)."""
+    labels = labelled.labels(train)
+    helped = np.array([label == "ir_better" for label in labels], dtype=np.float64)
+    rows = (
+        np.ones(len(labels), dtype=bool)
+        if gains
+        else helped.astype(bool) | np.array([label == "ir_worse" for label in labels])
+    )
+    y = helped[rows]
+    if min(int(y.sum()), int((1 - y).sum())) < CV_FOLDS:
+        other = "not helped" if gains else "ir_worse"
+        raise InputError(
+            f"expert_rag needs at least {CV_FOLDS} training questions labelled ir_better and "
+            f"{CV_FOLDS} {other} (got {int(y.sum())} and {int((1 - y).sum())}): label more "
+            "questions, or lower --test-fraction"
+        )
+    return rows, y
+
+
 def fit_expert_rag(
     labelled: LabelledSet,
     inputs: FeatureInputs,
@@ -107,15 +176,8 @@ def fit_expert_rag(
     """An `expert_rag` artifact: `skr_knn`'s (the same split, examples and k) with the
     logistic model fitted over the training questions' features."""
     split = labelled_split(labelled, test_fraction, seed)
-    train_labels = labelled.labels(split.train)
-    informative = np.array([label != "same" for label in train_labels])
-    y = np.array([label == "ir_better" for label in train_labels], dtype=np.float64)[informative]
-    if min(int(y.sum()), int((1 - y).sum())) < CV_FOLDS:
-        raise InputError(
-            f"expert_rag needs at least {CV_FOLDS} training questions labelled ir_better and "
-            f"{CV_FOLDS} ir_worse (got {int(y.sum())} and {int((1 - y).sum())}): label more "
-            "questions, or lower --test-fraction"
-        )
+    gains = labelled.gains(split.train)
+    rows, y = _training_rows(labelled, split.train, gains)
     knn = fit_skr(labelled, inputs.embed, k, test_fraction, seed, command)
     votes = leave_one_out_votes(knn.embeddings, label_codes(knn.labels), knn.k)
     x = feature_matrix(
@@ -125,12 +187,17 @@ def fit_expert_rag(
         knn.k,
         inputs.signals(knn.questions),
         inputs.profile,
-    )[informative]
+    )[rows]
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0.0] = 1.0  # a constant feature: left at zero after standardising
     standard = (x - mean) / scale
-    c_scores = cross_validate_c(standard, y, seed=seed)
-    c = max(c_scores, key=lambda cand: (c_scores[cand], -cand))  # ties: the stronger penalty
+    if gains is not None:
+        c, threshold, c_scores = choose_by_gain(standard, y, np.array(gains), seed)
+        objective = "mean answer-score gain (out-of-fold decisions)"
+    else:
+        c_scores = cross_validate_c(standard, y, seed=seed)
+        c = max(c_scores, key=lambda cand: (c_scores[cand], -cand))  # ties: stronger penalty
+        threshold, objective = 0.5, "ir_better/ir_worse accuracy"
     coef, intercept = fit_logistic(standard, y, c)
     model = LogisticModel(
         features=list(FEATURES),
@@ -138,7 +205,9 @@ def fit_expert_rag(
         scale=scale.tolist(),
         coef=coef.tolist(),
         intercept=intercept,
+        threshold=threshold,
         c=c,
-        c_scores={str(cand): acc for cand, acc in c_scores.items()},
+        c_scores={str(cand): score for cand, score in c_scores.items()},
+        objective=objective,
     )
     return knn.model_copy(update={"gate": ExpertRagGate.name, "logistic": model})

@@ -31,6 +31,15 @@ Embed = Callable[[list[str]], npt.NDArray[np.float32]]
 class LabelledQuestion(BaseModel):
     question: str = Field(min_length=1)
     judgement: Judgement
+    # the answer scores without and with retrieval, when the labels came from two eval runs
+    # (`symoe gate label`): what `expert_rag` chooses its threshold by
+    without_retrieval: float | None = None
+    with_retrieval: float | None = None
+
+    def gain(self) -> float | None:
+        if self.without_retrieval is None or self.with_retrieval is None:
+            return None
+        return self.with_retrieval - self.without_retrieval
 
 
 class LabelledSet(BaseModel):
@@ -43,6 +52,11 @@ class LabelledSet(BaseModel):
 
     def labels(self, indices: Sequence[int]) -> list[Judgement]:
         return [self.items[i].judgement for i in indices]
+
+    def gains(self, indices: Sequence[int]) -> list[float] | None:
+        """Each question's score gain from retrieval; None unless every one has scores."""
+        gains = [self.items[i].gain() for i in indices]
+        return None if any(g is None for g in gains) else [float(g or 0.0) for g in gains]
 
 
 def load_labels(path: Path) -> LabelledSet:

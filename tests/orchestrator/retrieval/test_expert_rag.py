@@ -15,7 +15,9 @@ from orchestrator.retrieval import GATES, GateContext
 from orchestrator.retrieval.artifacts import GateArtifact, Judgement, LogisticModel
 from orchestrator.retrieval.expert_rag import ExpertRagGate
 from orchestrator.retrieval.expert_rag_fit import (
+    C_CANDIDATES,
     FeatureInputs,
+    choose_by_gain,
     cross_validate_c,
     fit_expert_rag,
     fit_logistic,
@@ -244,3 +246,46 @@ def test_bad_artifacts_and_too_few_labels_are_refused(probe: SearchProbe) -> Non
     with pytest.raises(ConfigError, match="run `symoe gate fit --gate expert_rag`"):
         GATES.create("expert_rag", GateContext(embedder=corpus.embedder, probe=probe))
     assert isinstance(artifact, GateArtifact)
+
+
+def test_the_threshold_is_chosen_to_add_the_most_answer_score() -> None:
+    """One feature orders the questions; retrieval helps (+1) the top third, hurts (-1) the
+    middle third and changes nothing for the rest: the chosen cut retrieves the top third."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 1))
+    order = np.argsort(-x[:, 0])
+    gains = np.zeros(90)
+    gains[order[:30]], gains[order[30:60]] = 1.0, -1.0
+    y = (gains > 0).astype(float)
+    c, threshold, per_c = choose_by_gain(x, y, gains, seed=0)
+    coef, intercept = fit_logistic(x, y, c)
+    p = 1 / (1 + np.exp(-(x[:, 0] * coef[0] + intercept)))
+    retrieved = p >= threshold
+    assert gains[retrieved].sum() >= 27 and retrieved.sum() <= 33
+    assert set(per_c) == set(C_CANDIDATES) and max(per_c.values()) > 0.25
+
+
+def test_labels_with_answer_scores_fit_on_every_question_and_skip_the_same_ones(
+    probe: SearchProbe,
+) -> None:
+    """From `gate label` files: retrieval helped the in-store questions and changed nothing
+    for the unrelated ones (`same`), so the gate learns to retrieve for the first only."""
+    corpus = hotpot_corpus()
+    items = [
+        LabelledQuestion(
+            question=q.question, judgement="ir_better", without_retrieval=0.0, with_retrieval=0.6
+        )
+        for q in corpus.questions
+    ] + [
+        LabelledQuestion(question=q, judgement="same", without_retrieval=0.2, with_retrieval=0.2)
+        for q in UNRELATED
+    ]
+    labelled = LabelledSet(source="constructed", sha256="0" * 64, items=items)
+    artifact = fit_expert_rag(labelled, inputs(probe), k=3, test_fraction=0.25, seed=0)
+    assert artifact.logistic is not None
+    assert artifact.logistic.objective.startswith("mean answer-score gain")
+    context = GateContext(embedder=corpus.embedder, artifact=artifact, probe=probe)
+    gate = GATES.create("expert_rag", context)
+    held_out = [labelled.items[i] for i in artifact.split.test]
+    decisions = gate.decide([i.question for i in held_out], [SkillTagging(method="none")] * 6)
+    assert [d.retrieve for d in decisions] == [i.judgement == "ir_better" for i in held_out]
