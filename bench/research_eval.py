@@ -27,11 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from orchestrator.answers import extract
 from orchestrator.benchmarks import BenchItem, is_correct, load_benchmark
-from orchestrator.db.models import ModelCallRow
 from orchestrator.errors import InputError
 from orchestrator.factory import Deployment
 from orchestrator.options import RequestedOptions, batch_options
@@ -40,19 +37,6 @@ from orchestrator.settings import Settings
 from orchestrator.workflows.engine import WorkflowFailed
 
 Cost = tuple[int, int, int]  # model calls, prompt tokens, completion tokens
-
-
-def stored_cost(dep: Deployment) -> Cost:
-    """Model calls and tokens of every trace stored so far."""
-    with dep.stores.sessions() as session:
-        row = session.execute(
-            select(
-                func.count(ModelCallRow.id),
-                func.coalesce(func.sum(ModelCallRow.prompt_tokens), 0),
-                func.coalesce(func.sum(ModelCallRow.completion_tokens), 0),
-            )
-        ).one()
-    return int(row[0]), int(row[1]), int(row[2])
 
 
 def plain_symoe(dep: Deployment, item: BenchItem) -> dict[str, Any]:
@@ -87,10 +71,10 @@ def research(dep: Deployment, item: BenchItem, workflow: str) -> dict[str, Any]:
 
 def measured(dep: Deployment, item: BenchItem, answer: Any, *args: Any) -> dict[str, Any]:
     """`answer(dep, item, *args)` with its cost, wall time and grade."""
-    before, started = stored_cost(dep), time.perf_counter()
+    before, started = dep.stores.traces.call_totals(), time.perf_counter()
     row: dict[str, Any] = answer(dep, item, *args)
     seconds = time.perf_counter() - started
-    after = stored_cost(dep)
+    after = dep.stores.traces.call_totals()
     calls, prompt, completion = (a - b for a, b in zip(after, before, strict=True))
     correct = row["error"] is None and is_correct(row["pred"], item.answer, item.fmt)
     return {

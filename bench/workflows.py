@@ -18,29 +18,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
-from orchestrator.db.models import ModelCallRow
 from orchestrator.factory import Deployment
 from orchestrator.settings import Settings
 from orchestrator.workflows.engine import WorkflowFailed
 
 
-def _calls(dep: Deployment) -> tuple[int, int, int]:
-    with dep.stores.sessions() as session:
-        row = session.execute(
-            select(
-                func.count(ModelCallRow.id),
-                func.coalesce(func.sum(ModelCallRow.prompt_tokens), 0),
-                func.coalesce(func.sum(ModelCallRow.completion_tokens), 0),
-            )
-        ).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 def one_run(dep: Deployment, name: str, text: str) -> dict[str, Any]:
     service = dep.workflows()
-    before = _calls(dep)
+    before = dep.stores.traces.call_totals()
     started = time.perf_counter()
     run_id, engine = service.start(name, text)
     try:
@@ -48,7 +33,7 @@ def one_run(dep: Deployment, name: str, text: str) -> dict[str, Any]:
     except WorkflowFailed as exc:
         print(f"run {run_id} failed: {exc}")
     wall = time.perf_counter() - started
-    after = _calls(dep)
+    after = dep.stores.traces.call_totals()
     record = dep.stores.workflows.get(run_id)
     by_kind: dict[str, float] = defaultdict(float)
     for step in record.steps:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
@@ -73,6 +73,19 @@ class TraceStore:
                 select(QueryRow).where(QueryRow.id == query_id).options(*_TRACE_PARTS)
             ).one_or_none()
             return None if row is None else trace_from_row(row)
+
+    def call_totals(self) -> tuple[int, int, int]:
+        """(model calls, prompt tokens, completion tokens) of every stored trace: what a
+        benchmark reads before and after the work it measures."""
+        with self.sessions() as session:
+            calls, prompt, completion = session.execute(
+                select(
+                    func.count(ModelCallRow.id),
+                    func.coalesce(func.sum(ModelCallRow.prompt_tokens), 0),
+                    func.coalesce(func.sum(ModelCallRow.completion_tokens), 0),
+                )
+            ).one()
+        return int(calls), int(prompt), int(completion)
 
     def recent(self, limit: int = 20) -> list[Trace]:
         """The newest traces first; queries of one batch in batch order."""

@@ -98,6 +98,19 @@ def test_trace_without_batch_fields_gets_the_batchs(store: TraceStore) -> None:
     assert (loaded.batch_id, loaded.stages) == ("b1", STAGES)
 
 
+def test_call_totals_count_every_stored_call_and_its_tokens(store: TraceStore) -> None:
+    assert store.call_totals() == (0, 0, 0)
+    reports = [make_report("b1", ["q1", "q2"]), make_report("b2", ["q3"])]
+    for report in reports:
+        store.save_batch(report)
+    calls = [c for r in reports for t in r.traces for c in t.calls]
+    assert calls and store.call_totals() == (
+        len(calls),
+        sum(c.prompt_tokens for c in calls),
+        sum(c.completion_tokens for c in calls),
+    )
+
+
 def test_recent_lists_newest_batch_first(store: TraceStore) -> None:
     store.save_batch(make_report("b1", ["q1", "q2"]))
     store.save_batch(make_report("b2", ["q3", "q4"]))
