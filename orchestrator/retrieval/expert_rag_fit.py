@@ -141,6 +141,26 @@ def choose_by_gain(
     return chosen[0], chosen[1], per_c
 
 
+def constant_model(y: Vector, gains: Vector) -> LogisticModel:
+    """Too few questions on one side to learn from features: a gate that retrieves for every
+    query or for none, whichever added more answer score over the training questions."""
+    retrieve_all = float(gains.sum()) > 0.0
+    n = len(FEATURES)
+    return LogisticModel(
+        features=list(FEATURES),
+        mean=[0.0] * n,
+        scale=[1.0] * n,
+        coef=[0.0] * n,
+        intercept=0.0,  # p = 0.5 for every query
+        threshold=0.05 if retrieve_all else 0.95,
+        c=1.0,
+        objective=(
+            f"constant: {int(y.sum())} of {len(y)} training questions helped by retrieval, too "
+            f"few to fit; it {'added' if retrieve_all else 'did not add'} answer score overall"
+        ),
+    )
+
+
 def _training_rows(
     labelled: LabelledSet, train: list[int], gains: list[float] | None
 ) -> tuple[npt.NDArray[np.bool_], Vector]:
@@ -155,11 +175,10 @@ def _training_rows(
         else helped.astype(bool) | np.array([label == "ir_worse" for label in labels])
     )
     y = helped[rows]
-    if min(int(y.sum()), int((1 - y).sum())) < CV_FOLDS:
-        other = "not helped" if gains else "ir_worse"
+    if not gains and min(int(y.sum()), int((1 - y).sum())) < CV_FOLDS:
         raise InputError(
             f"expert_rag needs at least {CV_FOLDS} training questions labelled ir_better and "
-            f"{CV_FOLDS} {other} (got {int(y.sum())} and {int((1 - y).sum())}): label more "
+            f"{CV_FOLDS} ir_worse (got {int(y.sum())} and {int((1 - y).sum())}): label more "
             "questions, or lower --test-fraction"
         )
     return rows, y
@@ -191,6 +210,11 @@ def fit_expert_rag(
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0.0] = 1.0  # a constant feature: left at zero after standardising
     standard = (x - mean) / scale
+    fittable = min(int(y.sum()), int((1 - y).sum())) >= CV_FOLDS
+    if gains is not None and not fittable:
+        return knn.model_copy(
+            update={"gate": ExpertRagGate.name, "logistic": constant_model(y, np.array(gains))}
+        )
     if gains is not None:
         c, threshold, c_scores = choose_by_gain(standard, y, np.array(gains), seed)
         objective = "mean answer-score gain (out-of-fold decisions)"

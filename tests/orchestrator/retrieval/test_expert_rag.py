@@ -289,3 +289,35 @@ def test_labels_with_answer_scores_fit_on_every_question_and_skip_the_same_ones(
     held_out = [labelled.items[i] for i in artifact.split.test]
     decisions = gate.decide([i.question for i in held_out], [SkillTagging(method="none")] * 6)
     assert [d.retrieve for d in decisions] == [i.judgement == "ir_better" for i in held_out]
+
+
+@pytest.mark.parametrize(("hurt_by", "retrieves"), [(0.5, False), (0.01, True)])
+def test_too_few_helped_questions_give_a_constant_gate_by_the_total_gain(
+    probe: SearchProbe, hurt_by: float, retrieves: bool
+) -> None:
+    """Two helped questions (+0.3 each) cannot teach the features anything: the gate
+    retrieves for all or none, whichever added more answer score on the training part."""
+    corpus = hotpot_corpus()
+    items = [
+        LabelledQuestion(
+            question=q.question, judgement="ir_better", without_retrieval=0.0, with_retrieval=0.3
+        )
+        for q in corpus.questions[:2]
+    ] + [
+        LabelledQuestion(
+            question=q, judgement="ir_worse", without_retrieval=hurt_by, with_retrieval=0.0
+        )
+        for q in UNRELATED
+    ]
+    labelled = LabelledSet(source="constructed", sha256="0" * 64, items=items)
+    artifact = fit_expert_rag(labelled, inputs(probe), k=3, test_fraction=0.0, seed=0)
+    assert artifact.logistic is not None and artifact.logistic.objective.startswith(
+        "constant: 2 of 14"
+    )
+    gate = GATES.create(
+        "expert_rag", GateContext(embedder=corpus.embedder, artifact=artifact, probe=probe)
+    )
+    decisions = gate.decide(
+        [corpus.questions[5].question, UNRELATED[0]], [SkillTagging(method="none")] * 2
+    )
+    assert [d.retrieve for d in decisions] == [retrieves, retrieves]
