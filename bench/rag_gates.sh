@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The retrieval gates on one RAG set with the local experts, end to end through the CLI:
 #   bash bench/rag_gates.sh hotpotqa|pubmedqa|boolq [FIT_LIMIT] [TEST_LIMIT]
+# Environment: ROOT (outputs, default /tmp/symoe-rag-gates), TEST_FRACTION (of the labels
+# held out to score the gates' decisions, default 0.3), SYMOE_EXPERTS_FILE (e.g.
+# bench/experts-1thread.yaml to run two sets at once on 2 cores).
 # 1. ingest the set's passages into a store of its own (SYMOE_DATA_DIR=$ROOT/<set>/data);
 # 2. answer the fit split without and with retrieval, and label each question by whether
 #    retrieval helped the experts (`symoe gate label`);
@@ -28,6 +31,7 @@ eval_run() {  # split limit gate
 for gate in never always; do eval_run fit "$FIT_LIMIT" "$gate"; done
 "${SYMOE[@]}" gate label --without "$OUT/fit-never" --with "$OUT/fit-always" --out "$OUT/labels.json"
 for gate in skr_knn expert_rag; do
-  "${SYMOE[@]}" gate fit --gate "$gate" --labels "$OUT/labels.json" --seed 0 --json > "$OUT/gate-$gate.json"
+  "${SYMOE[@]}" gate fit --gate "$gate" --labels "$OUT/labels.json" --seed 0 \
+    --test-fraction "${TEST_FRACTION:-0.3}" --json > "$OUT/gate-$gate.json"
 done
 for gate in never always skr_knn expert_rag; do eval_run test "$TEST_LIMIT" "$gate"; done
