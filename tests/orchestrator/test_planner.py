@@ -91,7 +91,7 @@ def test_the_default_gate_never_retrieves_and_a_vote_has_no_aggregator() -> None
     (plan,) = _planner().plan([Query(text=MC)], BatchOptions(k=1, aggregation="vote"), stages)
     assert plan.retrieval.gate == "never" and plan.retrieval.retrieve is False
     assert plan.aggregator is None and plan.recruitment.aggregation == "vote"
-    assert GATES.names() == ["never", "always", "skr_knn"]
+    assert GATES.names() == ["never", "always", "skr_knn", "expert_rag"]
 
 
 def test_the_aggregator_comes_from_the_option_then_the_profile() -> None:
