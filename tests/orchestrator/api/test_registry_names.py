@@ -48,7 +48,8 @@ def test_the_retrieval_choices_come_from_the_gate_registry(
     error = response.json()["error"]
     assert (
         error["message"]
-        == "retrieval: unknown retrieval 'sometimes' (known: auto, never, always, skr_knn, expert_rag)"
+        == "retrieval: unknown retrieval 'sometimes' "
+        "(known: auto, never, always, skr_knn, expert_rag)"
     )
     for choice, gate in (("never", "never"), ("auto", "never"), ("always", "always")):
         ok = client.post("/v1/answers", json={**body, "retrieval": choice}, headers=user_headers)
