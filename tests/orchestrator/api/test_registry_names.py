@@ -47,8 +47,7 @@ def test_the_retrieval_choices_come_from_the_gate_registry(
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert (
-        error["message"]
-        == "retrieval: unknown retrieval 'sometimes' "
+        error["message"] == "retrieval: unknown retrieval 'sometimes' "
         "(known: auto, never, always, skr_knn, expert_rag)"
     )
     for choice, gate in (("never", "never"), ("auto", "never"), ("always", "always")):
