@@ -80,14 +80,19 @@ class WorkflowService:
         return WorkflowEngine(spec, self.store, self.runs_dir, self.context(), progress)
 
     def start(
-        self, name_or_path: str, input_text: str, progress: Progress | None = None
+        self,
+        name_or_path: str,
+        input_text: str,
+        progress: Progress | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, WorkflowEngine]:
-        """A new run (pending) of the workflow; its input is checked first."""
+        """A new run (pending) of the workflow; its input is checked first. `extra` is kept
+        with the input (the API stores the key that owns the run)."""
         name, spec, sha, path = self.load(name_or_path)
         engine = self.engine(spec, progress)
         engine.check_input(input_text)
-        run_id = self.store.create_run(name, sha, {"input": input_text, "file": str(path)})
-        return run_id, engine
+        body = {"input": input_text, "file": str(path), **(extra or {})}
+        return self.store.create_run(name, sha, body), engine
 
     def resume(
         self, run_id: str, progress: Progress | None = None

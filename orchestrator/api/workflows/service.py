@@ -133,17 +133,11 @@ class WorkflowsService:
         if not self.executor.accepting:
             raise ApiError(503, "the server is stopping", code="server_stopping")
         try:
-            workflows = self._workflows()
-            workflow, spec, sha, path = workflows.load(name)
-            engine = workflows.engine(spec)
+            run_id, engine = self._workflows().start(name, input_text, extra={"key_id": caller.id})
         except ConfigError as exc:  # the server's file is broken: nothing the client can fix
             raise ApiError(503, str(exc), param="name", code="workflow_unavailable") from None
-        try:
-            engine.check_input(input_text)
         except InputError as exc:
             raise ApiError(400, f"input: {exc}", param="input") from None
-        body = {"input": input_text, "file": str(path), "key_id": caller.id}
-        run_id = self.store.create_run(workflow, sha, body)
         try:
             self.executor.submit(run_id, engine, input_text)
         except ApiError as exc:  # stopping since the check above
