@@ -1,11 +1,13 @@
 """A workflow file (YAML): the team's roles, the sub-task schema the planner must fill, which
-candidates (tools) make each sub-task type and which supervisors review it, the score
-thresholds, the bounds of the refinement loop, and the steps in dependency order.
+candidates (tools) make each sub-task type, in which order (`route`), and which supervisors
+review it, the score thresholds, the bounds of the refinement loop, and the steps in
+dependency order.
 
 Everything a run needs is checked when the file loads, so a bad file fails before any model
-loads: unknown roles, tools, supervisors, step kinds and assemblers, a dependency cycle, a
-supervisor dimension without a threshold, a schema whose items are not an array. The error
-names the file and the field."""
+loads: unknown roles, tools, supervisors, routes, step kinds and assemblers, a dependency
+cycle, a supervisor dimension without a threshold, a schema whose items are not an array, a
+route rule naming a candidate or field the type does not have. The error names the file
+and the field."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.assemblers import ASSEMBLERS
+from orchestrator.workflows.routing import RouteRule, check_route
 from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool
 from orchestrator.workflows.types import RoleSpec
 
@@ -41,6 +44,9 @@ class _Strict(BaseModel):
 class TaskTypeSpec(_Strict):
     candidates: list[str] = Field(min_length=1, description="tools, best first")
     supervisors: list[str] = Field(default_factory=list)
+    # in which order the candidates are tried (orchestrator/workflows/routing.py, ROUTERS)
+    route: str = "order"
+    rules: list[RouteRule] = Field(default_factory=list, description="for route: rules")
 
     @model_validator(mode="after")
     def _distinct(self) -> TaskTypeSpec:
@@ -65,6 +71,11 @@ class SubtaskSpec(_Strict):
         if not isinstance(field, dict) or field.get("type") != "array":
             raise ValueError(f"schema.properties.{self.items} must be an array (the sub-tasks)")
         return self
+
+    def item_fields(self) -> list[str]:
+        """The fields a sub-task item's schema names (what route rules may match on)."""
+        items = self.json_schema["properties"][self.items].get("items", {})
+        return list(items.get("properties", {})) if isinstance(items, dict) else []
 
 
 class StepSpec(_Strict):
@@ -119,9 +130,13 @@ class WorkflowSpec(_Strict):
 
 
 def _check_registries(spec: WorkflowSpec) -> None:
-    """Tools, supervisors and the assembler exist, and every dimension has a threshold."""
+    """Tools, supervisors, routes and the assembler exist, every dimension has a threshold,
+    and route rules name the type's candidates and the items' fields."""
     ASSEMBLERS.check(spec.assembler)
+    fields = spec.subtasks.item_fields()
     for kind, task_type in spec.subtasks.types.items():
+        where = f"subtasks.types.{kind}"
+        check_route(where, task_type.route, task_type.rules, task_type.candidates, fields)
         for tool in task_type.candidates:
             # an unknown name: the registry's error names the known ones
             handles = cast(type[Tool], TOOLS.get(tool)).handles
