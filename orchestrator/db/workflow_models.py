@@ -65,5 +65,8 @@ class WorkflowAttemptRow(Base):
     task_id: Mapped[str] = mapped_column(String(255))
     candidate: Mapped[str] = mapped_column(String(128))
     number: Mapped[int] = mapped_column(Integer)
+    # The sub-task's type (migration 0008; NULL before it): route: profile ranks candidates
+    # by their attempts on one type.
+    task_type: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     body: Mapped[Json] = mapped_column(JSON)  # Attempt.model_dump(mode="json")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

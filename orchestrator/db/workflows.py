@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any, cast, get_args
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orchestrator.db.models import utcnow
 from orchestrator.db.workflow_models import WorkflowAttemptRow, WorkflowRunRow, WorkflowStepRow
 from orchestrator.errors import InputError
+from orchestrator.workflows.routing import CandidateStats
 from orchestrator.workflows.types import (
     Attempt,
     RunStatus,
@@ -35,7 +37,10 @@ INTERRUPTED = "interrupted: the process stopped mid-step"
 
 # Column widths (workflow_models.py), checked: SQLite would store what PostgreSQL refuses.
 _WIDTHS = {"workflow": 128, "spec_sha256": 64, "step key": 255, "step kind": 64}
-_WIDTHS |= {"task_id": 255, "candidate": 128}
+_WIDTHS |= {"task_id": 255, "candidate": 128, "task_type": 128}
+# How many of a type's newest attempts a candidate profile is measured over: recent enough
+# to follow a changed tool, enough to smooth out one bad run.
+PROFILE_ATTEMPTS = 1000
 
 
 class WorkflowStore:
@@ -139,6 +144,8 @@ class WorkflowStore:
         """Store one attempt; the same (task, candidate, number) twice raises ValueError."""
         _fits(attempt.task_id, "task_id")
         _fits(attempt.candidate, "candidate")
+        if attempt.task_type is not None:
+            _fits(attempt.task_type, "task_type")
         name = f"attempt {attempt.number} of {attempt.candidate!r} on task {attempt.task_id!r}"
         body = _json_safe(attempt.model_dump(mode="json"), name)
         try:
@@ -150,6 +157,7 @@ class WorkflowStore:
                         task_id=attempt.task_id,
                         candidate=attempt.candidate,
                         number=attempt.number,
+                        task_type=attempt.task_type,
                         body=body,
                         created_at=utcnow(),
                     )
@@ -162,6 +170,36 @@ class WorkflowStore:
         with self.sessions() as session:
             _run_row(session, run_id)
             return _attempts(session, run_id, task_id)
+
+    def candidate_stats(
+        self,
+        workflow: str,
+        task_type: str,
+        thresholds: Mapping[str, float],
+        exclude_run: str | None = None,
+        limit: int = PROFILE_ATTEMPTS,
+    ) -> dict[str, CandidateStats]:
+        """candidate -> (attempts, passed, mean score) over the newest `limit` attempts on
+        sub-tasks of `task_type` in runs of `workflow` (not `exclude_run`); passed means
+        every score met its threshold in `thresholds` (the workflow's thresholds now, not
+        when the attempt ran), and an attempt that failed scores 0."""
+        query = (
+            select(WorkflowAttemptRow.body)
+            .join(WorkflowRunRow, WorkflowRunRow.id == WorkflowAttemptRow.run_id)
+            .where(WorkflowRunRow.workflow == workflow, WorkflowAttemptRow.task_type == task_type)
+        )
+        if exclude_run is not None:
+            query = query.where(WorkflowAttemptRow.run_id != exclude_run)
+        with self.sessions() as session:
+            bodies = session.scalars(query.order_by(WorkflowAttemptRow.id.desc()).limit(limit))
+            made = [Attempt.model_validate(body) for body in bodies]
+        limits = dict(thresholds)
+        totals: dict[str, tuple[int, int, float]] = {}
+        for attempt in reversed(made):  # oldest first: candidates in the order first seen
+            count, passed, score = totals.get(attempt.candidate, (0, 0, 0.0))
+            ok = attempt.passed(limits)
+            totals[attempt.candidate] = (count + 1, passed + ok, score + attempt.mean_score())
+        return {c: CandidateStats(n, p, s / n) for c, (n, p, s) in totals.items()}
 
     def recover(self, run_id: str) -> int:
         """After a crash: every step still running becomes failed (INTERRUPTED) and the run

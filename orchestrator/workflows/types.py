@@ -66,6 +66,8 @@ class Attempt(BaseModel):
     task_id: str
     candidate: str
     number: int = Field(ge=1, description="1 for the first try of this candidate")
+    # what a candidate's profile for a type is measured over (None: stored before it was kept)
+    task_type: str | None = None
     instruction: str
     artifact: Artifact | None = None
     text: str | None = None

@@ -1,6 +1,6 @@
 """WorkflowStore, on SQLite and (marked postgres) on PostgreSQL: the run lifecycle, a finished
-step never started again, recovery after a real SIGKILL mid-run, attempts round-trip, and
-writes from 8 threads at once."""
+step never started again, recovery after a real SIGKILL mid-run, attempts round-trip,
+writes from 8 threads at once, candidate statistics per sub-task type, and migration 0008."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
-from orchestrator.db import Stores, migrate
+from orchestrator.db import Stores, migrate, session_factory
 from orchestrator.db.engine import alembic_config
 from orchestrator.db.workflows import INTERRUPTED, WorkflowStore
 from orchestrator.errors import InputError
+from orchestrator.workflows.routing import CandidateStats
 from orchestrator.workflows.types import Artifact, Attempt, Score
 
 REPO = Path(__file__).resolve().parents[3]
@@ -317,3 +318,87 @@ def test_migration_0007_creates_the_tables_and_downgrades(engine: Engine) -> Non
         connection.commit()
     tables = set(inspect(engine).get_table_names())
     assert not WORKFLOW_TABLES & tables and "gate_artifacts" in tables
+
+
+def typed(task: str, candidate: str, number: int, value: float, kind: str = "speech") -> Attempt:
+    return attempt(task, candidate, number, value).model_copy(update={"task_type": kind})
+
+
+def rounded(stats: CandidateStats) -> tuple[int, int, float]:
+    return stats.attempts, stats.passed, round(stats.mean_score, 9)
+
+
+def test_candidate_stats_per_workflow_and_sub_task_type(store: WorkflowStore) -> None:
+    first = store.create_run("soundscape", "ab" * 32, {})
+    second = store.create_run("soundscape", "ab" * 32, {})
+    other = store.create_run("research", "ab" * 32, {})
+    failed = Attempt(
+        task_id="t1", task_type="speech", candidate="numpy", number=1, instruction="x", error="!"
+    )
+    store.add_attempt(first, typed("t1", "espeak", 1, 0.5))  # alignment 0.5: fails 0.7
+    store.add_attempt(first, typed("t1", "espeak", 2, 0.75))  # passes
+    store.add_attempt(first, failed)
+    store.add_attempt(second, typed("t2", "numpy", 1, 0.9))
+    store.add_attempt(second, typed("t3", "espeak", 1, 0.9, kind="sfx"))  # another type
+    store.add_attempt(other, typed("t1", "espeak", 1, 0.9))  # another workflow
+    store.add_attempt(first, attempt("t9", "espeak", 1, 0.9))  # no type: stored before 0008
+    assert store.attempts(first, "t1")[0].task_type == "speech"
+
+    thresholds = {"alignment": 0.7, "quality": 0.7}
+    stats = store.candidate_stats("soundscape", "speech", thresholds)
+    assert list(stats) == ["espeak", "numpy"]  # in the order first seen
+    # each attempt's mean is (alignment + quality 1.0) / 2; the failed one scores 0
+    assert rounded(stats["espeak"]) == (2, 1, 0.8125)
+    assert rounded(stats["numpy"]) == (2, 1, 0.475)
+    without = store.candidate_stats("soundscape", "speech", thresholds, exclude_run=second)
+    assert without["numpy"] == (1, 0, 0.0) and without["espeak"] == stats["espeak"]
+    # passing is judged against the thresholds given, not the ones of the run
+    strict = store.candidate_stats("soundscape", "speech", {"alignment": 0.8})
+    assert (strict["espeak"].passed, strict["numpy"].passed) == (0, 1)
+    newest = store.candidate_stats("soundscape", "speech", thresholds, limit=1)
+    assert list(newest) == ["numpy"] and rounded(newest["numpy"]) == (1, 1, 0.95)
+    assert store.candidate_stats("soundscape", "music", thresholds) == {}
+    assert store.candidate_stats("nothing", "speech", thresholds) == {}
+    with pytest.raises(InputError, match="task_type must be 1 to 128 characters"):
+        store.add_attempt(first, typed("t8", "espeak", 1, 0.9, kind="k" * 129))
+
+
+def test_migration_0008_adds_the_attempts_task_type(engine: Engine) -> None:
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.commit()
+    created = datetime(2026, 1, 2, tzinfo=UTC)
+    with engine.begin() as connection:  # an attempt stored before 0008
+        connection.execute(
+            text(
+                "INSERT INTO workflow_runs (id, workflow, spec_sha256, input, status, created_at)"
+                " VALUES ('r1', 'soundscape', :sha, '{}', 'succeeded', :at)"
+            ),
+            {"sha": "ab" * 32, "at": created},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO workflow_attempts (run_id, task_id, candidate, number, body, "
+                "created_at) VALUES ('r1', 't1', 'espeak', 1, :body, :at)"
+            ),
+            {"body": attempt("t1", "espeak", 1).model_dump_json(), "at": created},
+        )
+    assert migrate(engine) is True  # 0007 -> head
+    inspector = inspect(engine)
+    assert "task_type" in {c["name"] for c in inspector.get_columns("workflow_attempts")}
+    indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("workflow_attempts")}
+    assert ("task_type",) in indexes
+    store = WorkflowStore(session_factory(engine))
+    (old,) = store.attempts("r1")
+    assert old == attempt("t1", "espeak", 1) and old.task_type is None  # kept, untyped
+    assert store.candidate_stats("soundscape", "speech", {}) == {}  # counted by no profile
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        connection.commit()
+    inspector = inspect(engine)
+    assert "task_type" not in {c["name"] for c in inspector.get_columns("workflow_attempts")}
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM workflow_attempts")) == 1
