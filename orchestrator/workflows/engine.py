@@ -14,7 +14,7 @@ instead of making them again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from orchestrator.errors import InputError
 from orchestrator.workflows.assemblers import ASSEMBLERS
 from orchestrator.workflows.llm_steps import judge_result, plan_subtasks, rewrite_instruction
+from orchestrator.workflows.routing import CandidateStats, route_candidates
 from orchestrator.workflows.spec import StepSpec, WorkflowSpec
 from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool, WorkflowContext
 from orchestrator.workflows.types import Attempt, RunStatus, SubTask, WorkflowRunRecord
@@ -41,6 +42,13 @@ class RunStore(Protocol):
     def add_attempt(self, run_id: str, attempt: Attempt) -> None: ...
     def attempts(self, run_id: str, task_id: str | None = None) -> list[Attempt]: ...
     def recover(self, run_id: str) -> int: ...
+    def candidate_stats(
+        self,
+        workflow: str,
+        task_type: str,
+        thresholds: Mapping[str, float],
+        exclude_run: str | None = None,
+    ) -> dict[str, CandidateStats]: ...
     def create_run(self, workflow: str, spec_sha256: str, input: dict[str, Any]) -> str: ...
     def get(self, run_id: str) -> WorkflowRunRecord: ...
 
@@ -177,7 +185,7 @@ class WorkflowEngine:
         self.store.start_step(run_id, key, "task")
         stored = {(a.candidate, a.number): a for a in self.store.attempts(run_id, task.id)}
         tried: list[Attempt] = []
-        candidates = self.spec.subtasks.types[task.type].candidates
+        candidates = route_candidates(self.spec, self.store, run_id, key, task, self.progress)
         for candidate in candidates[: self.spec.candidates_per_task]:
             instruction = str(task.fields.get("text") or task.description())
             for number in range(1, self.spec.attempts_per_candidate + 1):
@@ -206,7 +214,11 @@ class WorkflowEngine:
         self, run_id: str, task: SubTask, candidate: str, number: int, instruction: str
     ) -> Attempt:
         attempt = Attempt(
-            task_id=task.id, candidate=candidate, number=number, instruction=instruction
+            task_id=task.id,
+            task_type=task.type,
+            candidate=candidate,
+            number=number,
+            instruction=instruction,
         )
         out_dir = self.artifacts_dir(run_id)
         started = time.perf_counter()

@@ -1,7 +1,8 @@
 """The workflow engine's logic on scripted roles and tools, checkpointed in the real run store
 (SQLite): acceptance, bounded retries with rewritten instructions, the best attempt kept, a
 failing or hung tool handing over to the next candidate, parallel sub-tasks, a planner that
-keeps giving invalid output, and a crashed run resumed without repeating a finished step."""
+keeps giving invalid output, a crashed run resumed without repeating a finished step, and
+the candidates routed by their measured profile or by rules."""
 
 from __future__ import annotations
 
@@ -171,3 +172,80 @@ def test_a_crashed_run_resumes_without_repeating_a_finished_step(
         "assemble": "done",
     }
     assert [a.task_id for a in record.attempts].count("1-beep") == 1  # not made twice
+
+
+def test_route_profile_tries_the_candidate_that_passed_before_first(
+    stores: Stores, tmp_path: Path
+) -> None:
+    planner = ScriptedPlanner([plan({"description": "h"})])
+    spec = workflow("[broken, echo]", threshold=0.4).replace(
+        "supervisors: [revisions]}", "supervisors: [revisions], route: profile}"
+    )
+    first, _ = run(stores, tmp_path, spec, planner)  # nothing measured: the file's order
+    assert [(a.candidate, a.task_type) for a in stores.workflows.get(first).attempts] == [
+        ("broken", "beep"),
+        ("echo", "beep"),
+    ]
+    route = stores.workflows.done_steps(first)["make:1-beep:route"]
+    assert route["order"] == ["broken", "echo"]
+    unseen = "not tried before: estimate 0.50, score 0.50"
+    assert [r["reason"] for r in route["ranking"]] == [unseen, unseen]
+
+    lines: list[str] = []
+    engine = WorkflowEngine(
+        parse_workflow(spec, "beeps.yaml"),
+        stores.workflows,
+        tmp_path / "runs",
+        WorkflowContext(ask=planner),
+        lines.append,
+    )
+    second = stores.workflows.create_run("beeps", "0" * 64, {"input": "x"})
+    engine.run(second, "x")
+    (only,) = stores.workflows.get(second).attempts  # echo first, accepted: broken not asked
+    assert only.candidate == "echo" and CALLS["broken"] == 1
+    route = stores.workflows.done_steps(second)["make:1-beep:route"]
+    assert route["route"] == "profile" and route["order"] == ["echo", "broken"]
+    echo, broken = route["ranking"]
+    assert (echo["attempts"], echo["passed"], broken["attempts"], broken["passed"]) == (1, 1, 1, 0)
+    assert echo["estimate"] == pytest.approx(2 / 3) and broken["estimate"] == pytest.approx(1 / 3)
+    assert (
+        "make:1-beep: route profile: echo (1 of 1 tries passed, mean 0.40: estimate 0.67, "
+        "score 0.47); broken (0 of 1 tries passed, mean 0.00: estimate 0.33, score 0.33)"
+    ) in lines
+    # the route checkpoint is part of the sub-task, not a step of the workflow
+    kinds = {s.key: s.kind for s in stores.workflows.get(second).steps}
+    assert kinds["make:1-beep:route"] == "task"
+
+
+def test_a_resumed_sub_task_keeps_the_order_it_was_routed_in(
+    stores: Stores, tmp_path: Path
+) -> None:
+    planner = ScriptedPlanner([plan({"description": "i"})])
+    spec_text = workflow("[broken, echo]", threshold=0.4).replace(
+        "supervisors: [revisions]}", "supervisors: [revisions], route: profile}"
+    )
+    run(stores, tmp_path, spec_text, planner)  # echo now ranks first
+    # a run that was routed broken-first before a crash, and is resumed
+    run_id = stores.workflows.create_run("beeps", "0" * 64, {"input": "x"})
+    stores.workflows.start_step(run_id, "make:1-beep:route", "task")
+    stores.workflows.finish_step(run_id, "make:1-beep:route", {"order": ["broken", "echo"]})
+    spec = parse_workflow(spec_text, "beeps.yaml")
+    engine = WorkflowEngine(spec, stores.workflows, tmp_path / "runs", WorkflowContext(ask=planner))
+    engine.run(run_id, "x")
+    assert [a.candidate for a in stores.workflows.get(run_id).attempts] == ["broken", "echo"]
+
+
+def test_route_rules_follow_the_sub_task_fields(stores: Stores, tmp_path: Path) -> None:
+    rules = ", route: rules, rules: [{when: {description: [quiet]}, prefer: [echo]}]"
+    spec = workflow("[broken, echo]", threshold=0.4, candidates_per_task=1).replace(
+        "supervisors: [revisions]}", f"supervisors: [revisions]{rules}}}"
+    )
+    planner = ScriptedPlanner([plan({"description": "quiet"}, {"description": "loud"})])
+    run_id, _ = run(stores, tmp_path, spec, planner)
+    made = {a.task_id: a.candidate for a in stores.workflows.get(run_id).attempts}
+    assert made == {"1-beep": "echo", "2-beep": "broken"}  # one candidate each: the first
+    done = stores.workflows.done_steps(run_id)
+    assert done["make:1-beep:route"]["ranking"][0]["reason"] == (
+        "rule 0 (description=['quiet']) prefers it"
+    )
+    assert done["make:2-beep:route"]["order"] == ["broken", "echo"]
