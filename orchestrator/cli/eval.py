@@ -72,6 +72,11 @@ def run(
         help=f"comma-separated, from: {', '.join(METHODS.names())}",
         callback=names_of(METHODS.check, many=True),
     ),
+    workflows: str = typer.Option(
+        "",
+        help="comma-separated workflow names or YAML files (e.g. research), each run once "
+        "per item beside the methods; default none",
+    ),
     seeds: str = typer.Option("0", help="comma-separated seeds, e.g. 0,1,2,3,4"),
     limit: int = typer.Option(None, min=1, help="first N items only"),
     out: Path = typer.Option(..., help="run directory (resumed if it holds the same config)"),
@@ -109,7 +114,8 @@ def run(
     chunk: int = typer.Option(256, min=1, help="items per batch (and per resumable step)"),
     overwrite: bool = typer.Option(False, help="replace a run with a different config in --out"),
 ) -> None:
-    """Run every method x seed, then write predictions, metrics.json, report.md and plots."""
+    """Run every method x seed (and each workflow once), then write predictions,
+    metrics.json, report.md and plots."""
     overrides = {"experts_file": experts_file} if experts_file else {}
     generic_default = benchmark == GENERIC and profile_split is None and profile is None
     if profile_split is None:
@@ -132,6 +138,7 @@ def run(
             min_share=min_share,
             max_tokens=max_tokens,
             retrieval=retrieval,
+            workflows=[w.strip() for w in workflows.split(",") if w.strip()],
         )
         started = time.perf_counter()
         ev = EvalRun(dep, config, out, chunk=chunk, overwrite=overwrite)
@@ -141,7 +148,7 @@ def run(
         dep.stores.eval_runs.start_eval_run(
             run_id, benchmark, split, str(out.resolve()), config.model_dump()
         )
-        streams = ev.streams()
+        streams = ev.stream_count()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -151,8 +158,8 @@ def run(
             TimeRemainingColumn(),
             console=err_console,
         ) as bar:
-            total = len(streams) * len(ev.items)
-            task: TaskID = bar.add_task(f"{len(streams)} method x seed streams", total=total)
+            total = streams * len(ev.items)
+            task: TaskID = bar.add_task(f"{streams} streams", total=total)
             tag_task: list[TaskID] = []
 
             def progress(stream: str, n: int, of: int) -> None:
@@ -212,16 +219,23 @@ def _print_metrics(metrics: dict[str, object]) -> None:
         "committee oracle",
         "unparseable",
         "models",
+        "model calls",
+        "prompt tokens",
+        "completion tokens",
         "seconds",
         title=f"{metrics['items']} items",
     )
     for name, m in metrics["methods"].items():  # type: ignore[attr-defined]
+        oracle = m["committee_oracle_mean"]  # None: a workflow, no committee
         table.add_row(
             name + (" *" if m["label"] else ""),
             f"{100 * m['accuracy_mean']:.1f} ± {100 * m['accuracy_std']:.1f}",
-            f"{100 * m['committee_oracle_mean']:.1f}",
+            "-" if oracle is None else f"{100 * oracle:.1f}",
             f"{m['unparseable_mean']:.0f}",
             f"{m['distinct_models']:.0f}",
+            f"{m['model_calls']:,.0f}",
+            f"{m['prompt_tokens']:,}",
+            f"{m['completion_tokens']:,}",
             f"{m['seconds']:.1f}",
         )
     console.print(table)

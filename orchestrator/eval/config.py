@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -78,11 +79,24 @@ class EvalConfig(BaseModel):
     max_tokens: int | None = None
     # a gate's name, or auto (the configured gate); None: no retrieval, as before it existed
     retrieval: str | None = None
+    # workflow names or YAML files, each run once per item (eval/workflow_stream.py); checked
+    # against the deployment's workflow files when the run starts
+    workflows: list[str] = Field(default_factory=list)
 
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
         return [METHODS.check(name) for name in value]
+
+    @field_validator("workflows")
+    @classmethod
+    def _distinct_workflows(cls, value: list[str]) -> list[str]:
+        # whether each names a workflow is the deployment's to say (eval/workflow_stream.py)
+        names = [workflow_stream_name(entry) for entry in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise InputError(f"--workflows names the same stream twice: {', '.join(twice)}")
+        return value
 
     @field_validator("tagger")
     @classmethod
@@ -122,8 +136,18 @@ class EvalConfig(BaseModel):
     def key(self) -> str:
         # a field added later is left out while unset, so runs made before it still resume
         unset_later = {"retrieval"} if self.retrieval is None else set()
+        unset_later |= set() if self.workflows else {"workflows"}
         config = self.model_dump(exclude=unset_later)
         return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def workflow_stream_name(entry: str) -> str:
+    """A --workflows entry's stream: workflow-<name>, a YAML file's stem for a path."""
+    entry = entry.strip()
+    if not entry:
+        raise InputError("--workflows has an empty name")
+    path = Path(entry)
+    return f"workflow-{path.stem if path.suffix in ('.yaml', '.yml') else entry}"
 
 
 def _known(kind: str, name: str, names: Sequence[str]) -> str:

@@ -56,7 +56,9 @@ def render_markdown(metrics: dict[str, Any], plots: list[Path] | None = None) ->
     lines += ["", "## Methods", "", *_summary_table(methods), ""]
     lines += [
         "Per seed, averaged over seeds: unparseable answers (items, and % of items), distinct "
-        "models drawn, model loads per stage (tag / experts / aggregate), tokens, seconds.",
+        "models drawn, model loads per stage (tag / experts / aggregate), model calls, tokens, "
+        "seconds. A workflow (workflow-<name>) runs once per item; its cost is every call its "
+        "runs made (roles and sub-questions).",
         "",
     ]
     notes = [
@@ -65,7 +67,9 @@ def render_markdown(metrics: dict[str, Any], plots: list[Path] | None = None) ->
         if m.get("label") or is_upper_bound(n, m)
     ]
     if notes:
-        lines += ["† an upper bound, not a contender.", "", *notes, ""]
+        if any(is_upper_bound(n, m) for n, m in methods.items()):
+            lines += ["† an upper bound, not a contender.", ""]
+        lines += [*notes, ""]
     if categories(methods):
         lines += ["## Accuracy per category (%)", "", *_category_table(methods), ""]
         lines += ["Bold: the best method of the category, upper bounds left out.", ""]
@@ -83,7 +87,8 @@ def _summary_table(methods: dict[str, dict[str, Any]]) -> list[str]:
     retrieved = any(m.get("retrieval_rate") for m in methods.values())
     qa = any("f1_mean" in m for m in methods.values())
     header = ["Method", "Accuracy (%)", *(["Committee oracle (%)"] if oracle else []),
-              "Unparseable", "Distinct models", "Loads", "Prompt tokens", "Completion tokens",
+              "Unparseable", "Distinct models", "Loads", "Model calls", "Prompt tokens",
+              "Completion tokens",
               "Seconds", *(["EM (%)", "F1 (%)"] if qa else []),
               *(["Retrieved (%)", "Passage tokens", "Search s"] if retrieved else [])]  # fmt: skip
     rows = [_row(header), _row(["---"] + ["---:"] * (len(header) - 1))]
@@ -99,6 +104,7 @@ def _summary_table(methods: dict[str, dict[str, Any]]) -> list[str]:
                 _unparseable(m),
                 _count(m.get("distinct_models", 0)),
                 _loads(m.get("loads_per_stage", {})),
+                _count(m.get("model_calls", 0)),
                 _count(m.get("prompt_tokens", 0)),
                 _count(m.get("completion_tokens", 0)),
                 _num(m.get("seconds", 0.0), 1),

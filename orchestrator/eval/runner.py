@@ -1,11 +1,14 @@
-"""`symoe eval run`: every method x seed over a benchmark split, resumable.
+"""`symoe eval run`: every method x seed over a benchmark split, then each workflow once per
+item (eval/workflow_stream.py), resumable.
 
 Layout of a run directory:
   config.json                      the run's identity; a different config is refused
   tags.json                        skills per item (train and test), computed once
   profile.json                     profiles built on the validation split (when asked)
   predictions/<method>__seed<s>.jsonl   one row per item, appended chunk by chunk
-  progress/<method>__seed<s>.json  cumulative seconds, tokens and loads of that stream
+  progress/<method>__seed<s>.json  cumulative seconds, calls, tokens and loads of that stream
+  predictions/workflow-<name>__seed<s>.jsonl, progress/...   the same for a workflow (first
+                                   seed only), appended item by item
 Every write is a whole chunk or an atomic replace, so a killed run resumes where it stopped
 and no item is computed twice.
 """
@@ -13,10 +16,8 @@ and no item is computed twice.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.answering import AnsweringService
@@ -24,7 +25,14 @@ from orchestrator.benchmarks import BenchItem, load_benchmark
 from orchestrator.errors import InputError
 from orchestrator.eval.config import EvalConfig
 from orchestrator.eval.methods import Method, build_method
-from orchestrator.eval.streams import StreamStats, atomic_write, prediction_row, read_rows
+from orchestrator.eval.streams import (
+    Progress,
+    append_rows,
+    atomic_write,
+    open_stream,
+    prediction_row,
+)
+from orchestrator.eval.workflow_stream import WorkflowStream, check_workflow
 from orchestrator.experts import ExpertRegistry
 from orchestrator.factory import Deployment
 from orchestrator.plan import BatchOptions, Query
@@ -35,8 +43,6 @@ from orchestrator.taggers import PrecomputedTagger
 from orchestrator.trace import SkillTagging
 from skills.profiles import ProfileSet
 from workers.types import GenerationParams
-
-Progress = Callable[[str, int, int], None]  # (stream label, items done now, stream total)
 
 
 class EvalRun:
@@ -74,6 +80,8 @@ class EvalRun:
         )
         if config.tagger == "llm" and not self.registry.with_role("tagger"):
             raise InputError("--tagger llm needs an expert with the tagger role")
+        for entry in config.workflows:
+            check_workflow(dep, entry)
         self._prepare_dir(overwrite)
 
     # -- setup ----------------------------------------------------------------------------
@@ -162,6 +170,10 @@ class EvalRun:
             out.extend((method, s) for s in seeds)
         return out
 
+    def stream_count(self) -> int:
+        """Method x seed streams plus one stream per workflow."""
+        return len(self.streams()) + len(self.config.workflows)
+
     def run(self, progress: Progress | None = None) -> None:
         tags = self.tags(progress)
         profile = self.profile(tags)
@@ -169,6 +181,9 @@ class EvalRun:
         for method_name, seed in self.streams():
             method = build_method(method_name, self.config, profile, self.pool, seed)
             self._run_stream(method, seed, profile, tagger, progress)
+        for entry in self.config.workflows:
+            stream = WorkflowStream(self.dep, self.config, entry, self._retrieval_gate())
+            stream.run(self.items, self.out, progress)
 
     def _run_stream(
         self,
@@ -181,16 +196,8 @@ class EvalRun:
         stem = f"{method.name}__seed{seed}"
         pred_path = self.out / "predictions" / f"{stem}.jsonl"
         prog_path = self.out / "progress" / f"{stem}.json"
-        rows = read_rows(pred_path)
+        rows, stats = open_stream(pred_path, prog_path)
         done = {str(r["item_id"]) for r in rows}
-        # Rewrite without a torn tail so appends start on a clean line.
-        if pred_path.exists() and len(rows) != len(pred_path.read_text().splitlines()):
-            atomic_write(pred_path, "".join(json.dumps(r) + "\n" for r in rows))
-        stats = (
-            StreamStats.model_validate_json(prog_path.read_text())
-            if prog_path.exists()
-            else StreamStats()
-        )
         todo = [i for i in self.items if i.id not in done]
         if progress and done:
             progress(stem, len(done), len(self.items))
@@ -220,7 +227,6 @@ class EvalRun:
             temperature=method.temperature,
             seed=seed,
         )
-        pred_path.parent.mkdir(parents=True, exist_ok=True)
         for start in range(0, len(todo), self.chunk):
             part = todo[start : start + self.chunk]
             started = time.perf_counter()
@@ -231,14 +237,13 @@ class EvalRun:
                 ],
                 options,
             )
-            lines = "".join(
-                json.dumps(prediction_row(method, seed, i, t)) + "\n"
-                for i, t in zip(part, report.traces, strict=True)
+            append_rows(
+                pred_path,
+                [
+                    prediction_row(method, seed, i, t)
+                    for i, t in zip(part, report.traces, strict=True)
+                ],
             )
-            with pred_path.open("a") as fh:  # one write per chunk, flushed to disk
-                fh.write(lines)
-                fh.flush()
-                os.fsync(fh.fileno())
             stats.add(report, time.perf_counter() - started)
             atomic_write(prog_path, stats.model_dump_json())
             if progress:
