@@ -225,10 +225,18 @@ class Deployment:
         """Each workflow run's folder (its artifacts) lies under this one."""
         return self.settings.data_dir / "workflows"
 
-    def workflows(self, runner: Runner | None = None) -> WorkflowService:
+    def workflows(
+        self, runner: Runner | None = None, subtask_runner: str | None = None
+    ) -> WorkflowService:
         """Workflow runs over this deployment's experts; run folders under data_dir; the
-        workflow files are the built-in ones and SYMOE_WORKFLOWS_DIR's."""
+        workflow files are the built-in ones and SYMOE_WORKFLOWS_DIR's; sub-tasks where
+        `subtask_runner` (default SYMOE_WORKFLOW_RUNNER) says: in process or on Celery."""
         options = batch_options(self.settings, RequestedOptions())
+        subtasks = None
+        if (subtask_runner or self.settings.workflow_runner) == "celery":
+            from orchestrator.workflows.celery_subtasks import CelerySubtasks
+
+            subtasks = CelerySubtasks.from_settings(self.settings)
         return WorkflowService(
             self.stores.workflows,
             self.workflow_runs_dir,
@@ -236,6 +244,7 @@ class Deployment:
             self.registry,
             options,
             extra_dir=self.settings.workflows_dir,
+            subtasks=subtasks,
         )
 
     def close(self) -> None:

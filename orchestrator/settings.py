@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,6 +122,13 @@ class ExecutionSettings(BaseSettings):
         "arriving within this window into one group (0 = off)",
     )
     group_retries: int = Field(default=1, ge=0)
+    # where a workflow's independent sub-tasks run: a bounded thread pool in the process
+    # running the workflow, or Celery workers (`symoe worker --workflows`) as a group of
+    # sub-task tasks with a chord collecting the step's output
+    workflow_runner: Literal["inprocess", "celery"] = "inprocess"
+    workflow_celery_timeout_s: float = Field(
+        default=3600, gt=0, description="longest wait for a tasks step's chord (celery)"
+    )
 
     @model_validator(mode="after")
     def _heartbeat_fits(self) -> ExecutionSettings:

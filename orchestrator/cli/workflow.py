@@ -21,6 +21,24 @@ from orchestrator.workflows.types import WorkflowRunRecord
 app = typer.Typer(help="Agent-team workflows: list, run, show, resume.", no_args_is_help=True)
 
 
+SUBTASK_RUNNERS = ("inprocess", "celery")
+
+
+def _subtask_runner(name: str | None) -> dict[str, object]:
+    """The deployment override `--runner` asks for (none: SYMOE_WORKFLOW_RUNNER)."""
+    if name is None:
+        return {}
+    if name not in SUBTASK_RUNNERS:
+        raise InputError(f"unknown --runner {name!r} (known: {', '.join(SUBTASK_RUNNERS)})")
+    return {"workflow_runner": name}
+
+
+RUNNER_HELP = (
+    "where sub-tasks run: inprocess (a bounded pool) or celery (`symoe worker --workflows`); "
+    "default SYMOE_WORKFLOW_RUNNER"
+)
+
+
 def _say(message: str) -> None:
     err_console.print(message, highlight=False)
 
@@ -66,12 +84,13 @@ def run(
     name: str = typer.Argument(..., help="a workflow name (`symoe workflow list`) or a YAML file"),
     text: str | None = typer.Option(None, "--input", help="the input"),
     file: Path | None = typer.Option(None, "--input-file", help="the input, from a file"),
+    runner: str | None = typer.Option(None, "--runner", help=RUNNER_HELP),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run a workflow on an input; the run id is printed first, so a stopped run can be
     resumed with `symoe workflow resume RUN_ID`."""
     input_text = _input(text, file)
-    with deployment() as dep:
+    with deployment(**_subtask_runner(runner)) as dep:
         service = dep.workflows()
         run_id, engine = service.start(name, input_text, _say)
         _say(f"run {run_id}")
@@ -81,10 +100,12 @@ def run(
 @app.command("resume")
 @friendly_errors
 def resume(
-    run_id: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json")
+    run_id: str = typer.Argument(...),
+    runner: str | None = typer.Option(None, "--runner", help=RUNNER_HELP),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Resume a run from its last finished step (finished steps are not run again)."""
-    with deployment() as dep:
+    with deployment(**_subtask_runner(runner)) as dep:
         record, engine = dep.workflows().resume(run_id, _say)
         input_text = str(record.input["input"])
         _finish(dep.stores.workflows.get, run_id, lambda: engine.run(run_id, input_text), as_json)

@@ -219,6 +219,18 @@ class WorkflowStore:
                 raise _unknown(run_id)
             return _rowcount(interrupted)
 
+    def recover_step(self, run_id: str, key: str) -> bool:
+        """One step still running becomes failed (INTERRUPTED), so `start_step` may start it
+        again: a sub-task a Celery worker had begun when it died, delivered again. Whether
+        the step was running."""
+        with self.sessions.begin() as session:
+            interrupted = session.execute(
+                update(WorkflowStepRow)
+                .where(*_step_is(run_id, key), WorkflowStepRow.status == "running")
+                .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
+            )
+            return _rowcount(interrupted) == 1
+
     def _end_step(
         self,
         run_id: str,

@@ -207,24 +207,7 @@ class CeleryRunner(Runner):
         return {"broker": broker, **super().check(experts)}
 
     def check_reachable(self) -> None:
-        """Raise BrokerUnreachableError unless both the broker and result backend answer."""
-        from kombu.utils.url import maybe_sanitize_url
-
-        url = maybe_sanitize_url(self.app.conf.broker_url)
-        try:
-            with self.app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=5)
-        except Exception as exc:
-            raise BrokerUnreachableError(f"cannot reach the broker at {url}: {exc}") from None
-        client = getattr(self.app.backend, "client", None)
-        if client is not None and hasattr(client, "ping"):
-            backend_url = maybe_sanitize_url(self.app.conf.result_backend)
-            try:
-                client.ping()
-            except Exception as exc:
-                raise BrokerUnreachableError(
-                    f"cannot reach the result backend at {backend_url}: {exc}"
-                ) from None
+        check_reachable(self.app)
 
     def _send(self, group: Group, later: list[Group]) -> AsyncResult[Any]:
         from workers.celery_app import TASK_NAME, queue_name
@@ -252,3 +235,24 @@ def _failed(group: Group, reason: str, attempts: int) -> GroupResult:
         error=f"group {group.stage}/{group.spec.name} {reason} "
         f"({attempts} attempt{'s' if attempts > 1 else ''})",
     )
+
+
+def check_reachable(app: Celery) -> None:
+    """Raise BrokerUnreachableError unless both the broker and result backend answer."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    url = maybe_sanitize_url(app.conf.broker_url)
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:
+        raise BrokerUnreachableError(f"cannot reach the broker at {url}: {exc}") from None
+    client = getattr(app.backend, "client", None)
+    if client is not None and hasattr(client, "ping"):
+        backend_url = maybe_sanitize_url(app.conf.result_backend)
+        try:
+            client.ping()
+        except Exception as exc:
+            raise BrokerUnreachableError(
+                f"cannot reach the result backend at {backend_url}: {exc}"
+            ) from None

@@ -16,6 +16,7 @@ from workers.registry import Registry
 
 class Assembler(ABC):
     name: ClassVar[str] = ""
+    needs_roles: ClassVar[tuple[str, ...]] = ()  # workflow roles it asks (checked on load)
 
     def __init__(
         self, context: WorkflowContext | None = None, roles: dict[str, RoleSpec] | None = None

@@ -2,7 +2,9 @@
 run resumed after a crash starts from its last finished step and never repeats one.
 
 The `tasks` step is AudioGenie's trial-and-error loop per sub-task, sub-tasks in parallel on
-a bounded pool: candidates in the workflow's order (at most `candidates_per_task`), each
+a bounded pool or on Celery workers (a SubtaskRunner): candidates in the order the type's
+route gives (routing.py: file order, measured profile, or rules; at most
+`candidates_per_task`), each
 tried up to `attempts_per_candidate` times; every attempt is reviewed by the sub-task type's
 supervisors; the first attempt whose every score meets its threshold is accepted, otherwise
 the instruction is rewritten with the supervisors' reasons and tried again, and when the
@@ -49,8 +51,19 @@ class RunStore(Protocol):
         thresholds: Mapping[str, float],
         exclude_run: str | None = None,
     ) -> dict[str, CandidateStats]: ...
+    def recover_step(self, run_id: str, key: str) -> bool: ...
     def create_run(self, workflow: str, spec_sha256: str, input: dict[str, Any]) -> str: ...
     def get(self, run_id: str) -> WorkflowRunRecord: ...
+
+
+class SubtaskRunner(Protocol):
+    """Where a tasks step's sub-tasks run when not on the engine's own thread pool (Celery
+    workers: workflows/celery_subtasks.py). Each runs `WorkflowEngine.run_subtask` there;
+    returns the attempt kept per sub-task id, and what ran each where (for the step's output)."""
+
+    def run(
+        self, run_id: str, todo: list[tuple[str, SubTask]]
+    ) -> tuple[dict[str, Attempt], dict[str, str]]: ...
 
 
 class WorkflowFailed(RuntimeError):
@@ -71,8 +84,10 @@ class WorkflowEngine:
         runs_dir: Path,
         context: WorkflowContext,
         progress: Progress | None = None,
+        subtasks: SubtaskRunner | None = None,
     ) -> None:
         self.spec = spec
+        self.subtasks = subtasks  # None: this process's bounded pool
         self.store = store
         self.runs_dir = runs_dir
         self.context = context
@@ -167,14 +182,44 @@ class WorkflowEngine:
                 accepted[task.id] = Attempt.model_validate(done[key]["attempt"])
             else:
                 todo.append((key, task))
-        with ThreadPoolExecutor(max_workers=self.spec.parallel) as pool:
-            futures = [
-                (key, task, pool.submit(self._task, run_id, key, task)) for key, task in todo
-            ]
-            for key, task, future in futures:
-                accepted[task.id] = future.result()
+        ran_on: dict[str, str] = {}
+        if self.subtasks is not None and todo:
+            self.progress(f"{step.name}: {len(todo)} sub-task(s) sent to the workers")
+            kept, ran_on = self.subtasks.run(run_id, todo)
+            for key, task in todo:
+                accepted[task.id] = kept.get(task.id) or self._kept_in_store(run_id, key)
                 self.progress(f"{key}: {self._verdict(accepted[task.id])}")
-        return {"accepted": {t.id: accepted[t.id].model_dump(mode="json") for t in tasks}}
+        else:
+            with ThreadPoolExecutor(max_workers=self.spec.parallel) as pool:
+                futures = [
+                    (key, task, pool.submit(self._task, run_id, key, task)) for key, task in todo
+                ]
+                for key, task, future in futures:
+                    accepted[task.id] = future.result()
+                    self.progress(f"{key}: {self._verdict(accepted[task.id])}")
+        output: dict[str, Any] = {
+            "accepted": {t.id: accepted[t.id].model_dump(mode="json") for t in tasks}
+        }
+        return output | ({"ran_on": ran_on} if ran_on else {})
+
+    def _kept_in_store(self, run_id: str, key: str) -> Attempt:
+        """A sub-task missing from the workers' collected output (a task delivered twice can
+        be counted twice by the chord) but finished: its kept attempt, from the store."""
+        done = self.store.done_steps(run_id).get(key)
+        if done is None:
+            raise WorkflowFailed(f"{key}: the workers did not finish it; resume the run")
+        return Attempt.model_validate(done["attempt"])
+
+    def run_subtask(self, run_id: str, key: str, task: SubTask) -> Attempt:
+        """One sub-task's loop where a SubtaskRunner sends it (a Celery worker), safe to run
+        again: a sub-task done before returns its kept attempt, and one left running by a
+        worker that died is marked interrupted and goes on from its stored attempts."""
+        done = self.store.done_steps(run_id)
+        if key in done:
+            return Attempt.model_validate(done[key]["attempt"])
+        if self.store.recover_step(run_id, key):
+            self.progress(f"{key}: interrupted before, going on from its stored attempts")
+        return self._task(run_id, key, task)
 
     def _verdict(self, attempt: Attempt) -> str:
         state = "accepted" if attempt.passed(self.spec.thresholds) else "best kept"
@@ -188,10 +233,12 @@ class WorkflowEngine:
         candidates = route_candidates(self.spec, self.store, run_id, key, task, self.progress)
         for candidate in candidates[: self.spec.candidates_per_task]:
             instruction = str(task.fields.get("text") or task.description())
+            rewrite_s = 0.0
             for number in range(1, self.spec.attempts_per_candidate + 1):
                 attempt = stored.get((candidate, number))
                 if attempt is None:
                     attempt = self._attempt(run_id, task, candidate, number, instruction)
+                    attempt.rewrite_seconds = rewrite_s
                     self.store.add_attempt(run_id, attempt)
                 tried.append(attempt)
                 if attempt.passed(self.spec.thresholds):
@@ -203,7 +250,9 @@ class WorkflowEngine:
                     break  # the tool failed: the next candidate
                 replayed = (candidate, number + 1) in stored  # its instruction is stored
                 if number < self.spec.attempts_per_candidate and not replayed:
+                    started = time.perf_counter()
                     instruction = rewrite_instruction(self.spec, self.context, task, attempt)
+                    rewrite_s = time.perf_counter() - started
         if not tried:
             raise WorkflowFailed(f"sub-task {task.id}: no candidate for type {task.type!r}")
         best = best_of(tried)
@@ -236,6 +285,8 @@ class WorkflowEngine:
             single.shutdown(wait=False, cancel_futures=True)
         attempt.seconds = time.perf_counter() - started
         if attempt.error is None:
+            started = time.perf_counter()
             for name in self.spec.subtasks.types[task.type].supervisors:
                 attempt.scores += self.supervisors[name].review(task, attempt, out_dir)
+            attempt.review_seconds = time.perf_counter() - started
         return attempt

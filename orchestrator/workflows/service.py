@@ -12,7 +12,7 @@ from orchestrator.answering import AnsweringService
 from orchestrator.errors import ConfigError, InputError
 from orchestrator.experts import ExpertRegistry
 from orchestrator.plan import BatchOptions, DirectPrompt, Query
-from orchestrator.workflows.engine import Progress, RunStore, WorkflowEngine
+from orchestrator.workflows.engine import Progress, RunStore, SubtaskRunner, WorkflowEngine
 from orchestrator.workflows.spec import WorkflowSpec, load_workflow
 from orchestrator.workflows.tools import WorkflowContext
 from orchestrator.workflows.types import WorkflowRunRecord
@@ -39,6 +39,7 @@ class WorkflowService:
         registry: ExpertRegistry,
         options: BatchOptions,
         extra_dir: Path | None = None,
+        subtasks: SubtaskRunner | None = None,
     ) -> None:
         self.store = store
         self.runs_dir = runs_dir
@@ -46,6 +47,7 @@ class WorkflowService:
         self.registry = registry
         self.options = options  # how `answer` (a research sub-question) is answered
         self.extra_dir = extra_dir
+        self.subtasks = subtasks  # None: sub-tasks on the engine's own thread pool
 
     def context(self) -> WorkflowContext:
         return WorkflowContext(ask=self.ask, answer=self.answer)
@@ -77,7 +79,9 @@ class WorkflowService:
         return spec.name, spec, sha, path
 
     def engine(self, spec: WorkflowSpec, progress: Progress | None = None) -> WorkflowEngine:
-        return WorkflowEngine(spec, self.store, self.runs_dir, self.context(), progress)
+        return WorkflowEngine(
+            spec, self.store, self.runs_dir, self.context(), progress, self.subtasks
+        )
 
     def start(
         self,

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from orchestrator.errors import ConfigError
-from orchestrator.workflows.assemblers import ASSEMBLERS
+from orchestrator.workflows.assemblers import ASSEMBLERS, Assembler
 from orchestrator.workflows.routing import RouteRule, check_route
 from orchestrator.workflows.tools import SUPERVISORS, TOOLS, Supervisor, Tool
 from orchestrator.workflows.types import RoleSpec
@@ -133,6 +133,8 @@ def _check_registries(spec: WorkflowSpec) -> None:
     """Tools, supervisors, routes and the assembler exist, every dimension has a threshold,
     and route rules name the type's candidates and the items' fields."""
     ASSEMBLERS.check(spec.assembler)
+    assembler = cast(type[Assembler], ASSEMBLERS.get(spec.assembler))
+    _check_roles(spec, f"assembler {spec.assembler!r}", assembler.needs_roles)
     fields = spec.subtasks.item_fields()
     for kind, task_type in spec.subtasks.types.items():
         where = f"subtasks.types.{kind}"
@@ -146,12 +148,20 @@ def _check_registries(spec: WorkflowSpec) -> None:
                     f"{', '.join(handles)}, not {kind}"
                 )
         for name in task_type.supervisors:
-            for dimension in cast(type[Supervisor], SUPERVISORS.get(name)).dimensions:
+            supervisor = cast(type[Supervisor], SUPERVISORS.get(name))
+            _check_roles(spec, f"supervisor {name!r} of {where}", supervisor.needs_roles)
+            for dimension in supervisor.dimensions:
                 if dimension not in spec.thresholds:
                     raise ConfigError(
                         f"thresholds: no threshold for {dimension!r} (supervisor {name!r} "
                         f"of subtasks.types.{kind})"
                     )
+
+
+def _check_roles(spec: WorkflowSpec, user: str, needed: tuple[str, ...]) -> None:
+    for role in needed:
+        if role not in spec.roles:
+            raise ConfigError(f"roles: {user} needs roles.{role} (an expert and a prompt)")
 
 
 def parse_workflow(text: str, source: str) -> WorkflowSpec:

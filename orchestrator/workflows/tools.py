@@ -54,6 +54,7 @@ class Tool(ABC):
 class Supervisor(ABC):
     name: ClassVar[str] = ""
     dimensions: ClassVar[tuple[str, ...]] = ()
+    needs_roles: ClassVar[tuple[str, ...]] = ()  # workflow roles it asks (checked on load)
 
     def __init__(
         self, context: WorkflowContext | None = None, roles: dict[str, RoleSpec] | None = None

@@ -73,7 +73,9 @@ class Attempt(BaseModel):
     text: str | None = None
     error: str | None = None
     scores: list[Score] = Field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the tool making it
+    review_seconds: float = 0.0  # its supervisors scoring it
+    rewrite_seconds: float = 0.0  # rewriting the instruction it got from the last one's reasons
 
     def passed(self, thresholds: dict[str, float]) -> bool:
         """Every threshold met by every score of its dimension (and no error)."""

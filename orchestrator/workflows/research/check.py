@@ -71,6 +71,7 @@ def parse_check(raw: str) -> tuple[float, float, str]:
 class LlmCheckSupervisor(Supervisor):
     name: ClassVar[str] = "llm_check"
     dimensions: ClassVar[tuple[str, ...]] = DIMENSIONS
+    needs_roles: ClassVar[tuple[str, ...]] = (JUDGE_ROLE,)
 
     def __init__(
         self, context: WorkflowContext | None = None, roles: dict[str, RoleSpec] | None = None

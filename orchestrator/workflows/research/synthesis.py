@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.assemblers import Assembler
@@ -64,6 +64,7 @@ def answer_markdown(
 
 class ResearchSynthesis(Assembler):
     name = "research_synthesis"
+    needs_roles: ClassVar[tuple[str, ...]] = (SYNTHESIZER,)
 
     def assemble(
         self,

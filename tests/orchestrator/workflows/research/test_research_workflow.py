@@ -79,8 +79,19 @@ def test_a_workflow_with_llm_check_but_no_judge_is_refused_before_any_model_runs
     del raw["roles"]["judge"]
     raw["steps"] = [s for s in raw["steps"] if s["kind"] != "judge"]
     raw["steps"][-1]["after"] = ["answer"]
-    spec = parse_workflow(yaml.safe_dump(raw), "research.yaml")
-    roles = ScriptedRoles(["q?", "r?"], {"*": check(1, 1)})
-    with pytest.raises(ConfigError, match=r"'llm_check' needs roles\.judge"):
-        WorkflowEngine(spec, stores.workflows, tmp_path, WorkflowContext(ask=roles))
-    assert roles.asked == []
+    with pytest.raises(
+        ConfigError,
+        match=r"^research.yaml: roles: supervisor 'llm_check' of subtasks.types.question "
+        r"needs roles\.judge",
+    ):
+        parse_workflow(yaml.safe_dump(raw), "research.yaml")
+
+
+def test_a_workflow_whose_assembler_writes_with_no_synthesizer_is_refused_on_load() -> None:
+    raw = yaml.safe_load(RESEARCH_FILE.read_text())
+    del raw["roles"]["synthesizer"]
+    with pytest.raises(
+        ConfigError,
+        match=r"^research.yaml: roles: assembler 'research_synthesis' needs roles\.synthesizer",
+    ):
+        parse_workflow(yaml.safe_dump(raw), "research.yaml")
