@@ -146,8 +146,10 @@ def make_celery_app(
     if experts:
         app.conf.task_queues = [Queue(queue_name(e)) for e in experts]  # type: ignore[no-untyped-call]
 
+    # shared=False: a shared task is added to every app made later in the process, where
+    # this closure (this app's budget and experts) would answer under that app's name
     @app.task(  # type: ignore[untyped-decorator]
-        name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True
+        name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False
     )
     def run_group(task: Task, group: dict[str, Any]) -> dict[str, Any]:
         task_id = str(task.request.id)

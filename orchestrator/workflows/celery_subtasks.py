@@ -13,6 +13,7 @@ inside functions, so this module loads without the `distributed` extra."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 SUBTASK_TASK = "symoe.workflow_subtask"
 COLLECT_TASK = "symoe.workflow_collect"
 WORKFLOW_QUEUE = "workflows"
+
+_SERVED_FOR_S = 60.0
+_served_at: dict[str, float] = {}  # broker URL -> when a worker was last seen on the queue
 
 # run id -> an engine over that run's workflow file (the worker's own WorkflowService)
 EngineFor = Callable[[str], WorkflowEngine]
@@ -59,7 +63,7 @@ def register_workflow_tasks(app: Celery, engine_for: EngineFor) -> None:
     from celery import Task
 
     @app.task(  # type: ignore[untyped-decorator]
-        name=SUBTASK_TASK, bind=True, acks_late=True, reject_on_worker_lost=True
+        name=SUBTASK_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False
     )
     def workflow_subtask(
         celery_task: Task, run_id: str, key: str, task: dict[str, Any]
@@ -67,7 +71,7 @@ def register_workflow_tasks(app: Celery, engine_for: EngineFor) -> None:
         out = run_subtask_payload(engine_for, run_id, key, task)
         return out | {"worker": str(celery_task.request.hostname or "")}
 
-    @app.task(name=COLLECT_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=COLLECT_TASK, shared=False)  # type: ignore[untyped-decorator]
     def workflow_collect(results: list[dict[str, Any]]) -> dict[str, Any]:
         return collect_payloads(results)
 
@@ -121,11 +125,18 @@ class CelerySubtasks:
         return accepted, dict(payload["ran_on"])
 
     def _check_served(self) -> None:
-        """Fail at once, rather than after the timeout, when no worker consumes the queue."""
-        replies = self.app.control.inspect(timeout=2.0).active_queues() or {}
+        """Fail at once, rather than after the timeout, when no worker consumes the queue.
+        Asking the workers waits out the whole reply window, so a broker found served is not
+        asked again for a minute (by any runner of this process)."""
+        broker = str(self.app.conf.broker_url)
+        seen = _served_at.get(broker)
+        if seen is not None and time.monotonic() - seen < _SERVED_FOR_S:
+            return
+        replies = self.app.control.inspect(timeout=1.0).active_queues() or {}
         if not any(q.get("name") == WORKFLOW_QUEUE for qs in replies.values() for q in qs):
             raise ConfigError(
                 f"no Celery worker serves the {WORKFLOW_QUEUE!r} queue: start one with "
                 "`symoe worker --workflows`, or run sub-tasks in process "
                 "(SYMOE_WORKFLOW_RUNNER=inprocess)"
             )
+        _served_at[broker] = time.monotonic()

@@ -16,6 +16,7 @@ from orchestrator.db import Stores, make_engine, migrate, session_factory
 from orchestrator.errors import ConfigError
 from orchestrator.workflows.celery_subtasks import (
     CelerySubtasks,
+    _served_at,
     collect_payloads,
     run_subtask_payload,
 )
@@ -116,6 +117,7 @@ def test_no_worker_on_the_queue_fails_at_once_with_what_to_do(
     from tests.celery_support import client_app, flush_redis
 
     flush_redis()
+    _served_at.clear()  # no worker seen on this broker lately
     engine = make_engine_for(stores, tmp_path, plan("a"))
     engine.subtasks = CelerySubtasks(client_app(), timeout_s=5)
     run_id = stores.workflows.create_run("beeps", "0" * 64, {"input": "x"})
