@@ -1,20 +1,20 @@
 """The `research` workflow against plain symoe on the first N items of a benchmark split:
 accuracy beside cost (model calls, prompt and completion tokens, seconds).
 
-Per item, plain symoe answers the question as `symoe ask` does (the deployment's answering
-service: tagging, recruiting, the committee, aggregation), and the workflow runs as
-`symoe workflow run research` does (decompose, answer each sub-question with that same
-answering, check, refine, synthesise); the two alternate item by item, so a load change on
-the machine falls on both. Both are graded with the benchmark's own grading
-(orchestrator.benchmarks.is_correct): plain symoe on its trace's extracted answer, the
-workflow on the answer extracted from its final answer (orchestrator.answers.extract). Model
-calls and tokens are counted from the traces the answering service stores (a fresh data
-dir, so only this script's calls are there); a failed run counts as wrong.
+A thin wrapper over `symoe eval run --methods symoe --workflows research` (one code path:
+orchestrator/eval/workflow_stream.py), with plain symoe set to answer as `symoe ask` does
+(the deployment's active profile set, tagger, k and aggregation: `--profile-split none`
+and the settings' values), which is also how the workflow answers its sub-questions. Both
+are graded with the benchmark's own grading (orchestrator.benchmarks.is_correct): symoe on
+its trace's extracted answer, the workflow on the answer extracted from its final answer; a
+failed run counts as wrong. Calls and tokens are each stream's own (its traces).
 
     .venv/bin/python bench/research_eval.py                        # arc_challenge test, 10
     .venv/bin/python bench/research_eval.py --benchmark gsm8k --split test --limit 5
 
-Prints a table and writes bench/results/research_eval.json (every item's answers).
+The eval run lies in --run-dir (rerun the same command to resume a killed run; another
+config replaces it); prints a table and writes bench/results/research_eval.json (totals and
+every item's row).
 """
 
 from __future__ import annotations
@@ -22,83 +22,44 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
-import time
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from orchestrator.answers import extract
-from orchestrator.benchmarks import BenchItem, is_correct, load_benchmark
-from orchestrator.errors import InputError
-from orchestrator.factory import Deployment
-from orchestrator.options import RequestedOptions, batch_options
-from orchestrator.plan import Query
+from orchestrator.eval.config import workflow_stream_name
 from orchestrator.settings import Settings
-from orchestrator.workflows.engine import WorkflowFailed
-
-Cost = tuple[int, int, int]  # model calls, prompt tokens, completion tokens
 
 
-def plain_symoe(dep: Deployment, item: BenchItem) -> dict[str, Any]:
-    options = batch_options(dep.settings, RequestedOptions())
-    (trace,) = dep.answering().answer([Query(text=item.question)], options).traces
-    return {"answer": trace.answer, "pred": trace.extracted_answer, "error": trace.error}
+def eval_command(args: argparse.Namespace, settings: Settings) -> list[str]:
+    return [
+        *(sys.executable, "-m", "orchestrator.cli.main", "eval", "run"),
+        *("--benchmark", args.benchmark, "--split", args.split, "--limit", str(args.limit)),
+        *("--methods", "symoe", "--workflows", args.workflow),
+        # plain symoe as `symoe ask` answers: the active profile set, the settings' choices
+        *("--profile-split", "none", "--tagger", settings.tagger),
+        *("--k", str(settings.k), "--aggregation", settings.aggregation),
+        *("--out", str(args.run_dir), "--overwrite"),
+    ]
 
 
-def research(dep: Deployment, item: BenchItem, workflow: str) -> dict[str, Any]:
-    service = dep.workflows()
-    try:
-        run_id, engine = service.start(workflow, item.question)
-    except InputError as exc:  # e.g. a question over the workflow's input limit
-        return {"answer": "", "pred": None, "error": str(exc)}
-    try:
-        outputs = engine.run(run_id, item.question)
-    except WorkflowFailed as exc:
-        return {"answer": "", "pred": None, "error": str(exc), "run_id": run_id}
-    final = next((o for o in outputs.values() if "answer" in o and "cited" in o), {})
-    answer = str(final.get("answer", ""))
-    record = dep.stores.workflows.get(run_id)
-    return {
-        "answer": answer,
-        "pred": extract(answer, item.fmt),
-        "error": None,
-        "run_id": run_id,
-        "cited": final.get("cited", []),
-        "attempts": len(record.attempts),
-        "retries": sum(a.number > 1 for a in record.attempts),
-    }
+def read_rows(run_dir: Path, stream: str) -> list[dict[str, Any]]:
+    path = run_dir / "predictions" / f"{stream}__seed0.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def measured(dep: Deployment, item: BenchItem, answer: Any, *args: Any) -> dict[str, Any]:
-    """`answer(dep, item, *args)` with its cost, wall time and grade."""
-    before, started = dep.stores.traces.call_totals(), time.perf_counter()
-    row: dict[str, Any] = answer(dep, item, *args)
-    seconds = time.perf_counter() - started
-    after = dep.stores.traces.call_totals()
-    calls, prompt, completion = (a - b for a, b in zip(after, before, strict=True))
-    correct = row["error"] is None and is_correct(row["pred"], item.answer, item.fmt)
-    return {
-        **row,
-        "correct": correct,
-        "model_calls": calls,
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "seconds": round(seconds, 2),
-    }
-
-
-def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     n = len(rows)
     return {
         "items": n,
-        "correct": sum(r["correct"] for r in rows),
-        "accuracy": round(sum(r["correct"] for r in rows) / n, 3) if n else 0.0,
-        "failed": sum(r["error"] is not None for r in rows),
-        "unparsed": sum(r["error"] is None and r["pred"] is None for r in rows),
-        "model_calls": sum(r["model_calls"] for r in rows),
-        "prompt_tokens": sum(r["prompt_tokens"] for r in rows),
-        "completion_tokens": sum(r["completion_tokens"] for r in rows),
-        "seconds": round(sum(r["seconds"] for r in rows), 1),
+        "correct": sum(bool(r["correct"]) for r in rows),
+        "accuracy": round(sum(bool(r["correct"]) for r in rows) / n, 3) if n else 0.0,
+        "failed": sum(r.get("error") is not None for r in rows),
+        "unparsed": sum(r.get("error") is None and r["pred"] is None for r in rows),
+        "model_calls": sum(int(r.get("model_calls", 0)) for r in rows),
+        "prompt_tokens": sum(int(r["prompt_tokens"]) for r in rows),
+        "completion_tokens": sum(int(r["completion_tokens"]) for r in rows),
+        "seconds": round(seconds, 1),
     }
 
 
@@ -126,32 +87,25 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=10, help="the first N items")
     parser.add_argument("--workflow", default="research", help="a workflow name or YAML file")
     parser.add_argument("--out", type=Path, default=Path("bench/results/research_eval.json"))
+    parser.add_argument("--run-dir", type=Path, default=Path("bench/results/research_eval"))
     args = parser.parse_args()
-    items = load_benchmark(Settings().benchmarks_dir, args.benchmark, args.split, args.limit)
-    rows: dict[str, list[dict[str, Any]]] = {"symoe": [], args.workflow: []}
-    with tempfile.TemporaryDirectory(prefix="symoe-research-eval-") as tmp:
-        settings = Settings(data_dir=Path(tmp))  # a fresh store: only this script's traces
-        models = Settings().models_dir
-        if models.exists():  # the assembled local models, not rebuilt
-            (Path(tmp) / "models").symlink_to(models, target_is_directory=True)
-        dep = Deployment(settings)
-        for n, item in enumerate(items, start=1):
-            plain = measured(dep, item, plain_symoe)
-            workflow = measured(dep, item, research, args.workflow)
-            for method, row in (("symoe", plain), (args.workflow, workflow)):
-                rows[method].append({"id": item.id, "gold": item.answer, **row})
-            print(
-                f"{n}/{len(items)} {item.id} gold {item.answer}: symoe {plain['pred']} "
-                f"({plain['seconds']:.0f} s), {args.workflow} {workflow['pred']} "
-                f"({workflow['seconds']:.0f} s)",
-                flush=True,
-            )
-        dep.close()
-    totals = {method: summary(r) for method, r in rows.items()}
+    command = eval_command(args, Settings())
+    print("symoe " + " ".join(command[3:]), flush=True)  # after `python -m ...main`
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+    metrics = json.loads((args.run_dir / "metrics.json").read_text())["methods"]
+    streams = {"symoe": "symoe", args.workflow: workflow_stream_name(args.workflow)}
+    rows = {method: read_rows(args.run_dir, stream) for method, stream in streams.items()}
+    totals = {
+        method: summary(rows[method], metrics[stream]["seconds"])
+        for method, stream in streams.items()
+    }
     result = {
         "benchmark": args.benchmark,
         "split": args.split,
         "limit": args.limit,
+        "run_dir": str(args.run_dir),
         "totals": totals,
         "items": rows,
         "load_average": os.getloadavg(),
