@@ -44,7 +44,7 @@ def check_workflow(dep: Deployment, entry: str) -> str:
     """The stream name of a --workflows entry, once the deployment knows the workflow, its
     roles' experts exist and its tools and supervisors can be built (else InputError or
     ConfigError, before the run writes anything)."""
-    if getattr(dep.settings, "workflow_runner", "inprocess") != "inprocess":
+    if dep.settings.workflow_runner != "inprocess":
         raise ConfigError(
             "--workflows counts each run's model calls in this process: set "
             "SYMOE_WORKFLOW_RUNNER=inprocess for the evaluation"

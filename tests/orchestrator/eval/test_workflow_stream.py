@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from orchestrator.benchmarks import BenchItem
-from orchestrator.errors import InputError
+from orchestrator.errors import ConfigError, InputError
 from orchestrator.eval.config import EvalConfig, workflow_stream_name
 from orchestrator.eval.runner import EvalRun
 from orchestrator.eval.streams import StreamStats
@@ -47,7 +47,9 @@ class ScriptedDeployment(Deployment):
         return FixedTagger([])
 
 
-def deployment(tmp: Path, planner_reply: str | None = None, roles: bool = True) -> Deployment:
+def deployment(
+    tmp: Path, planner_reply: str | None = None, roles: bool = True, **settings: Any
+) -> Deployment:
     experts: list[dict[str, Any]] = [
         {"name": f"e{i}", "backend": "scripted", "model": f"e{i}",
          "roles": ["expert", "aggregator"], "options": {"default": "The answer is (B)."}}
@@ -63,8 +65,8 @@ def deployment(tmp: Path, planner_reply: str | None = None, roles: bool = True) 
         )  # fmt: skip
     experts_file = tmp / "experts.yaml"
     experts_file.write_text(yaml.safe_dump({"experts": experts}))
-    settings = Settings(data_dir=tmp / "home", experts_file=experts_file, profile_file=None)
-    return ScriptedDeployment(settings)
+    values = {"data_dir": tmp / "home", "experts_file": experts_file, "profile_file": None}
+    return ScriptedDeployment(Settings(**(values | settings)))
 
 
 def items(tmp: Path, n: int = 3) -> Path:
@@ -107,6 +109,15 @@ def test_a_role_without_its_expert_is_refused_before_any_write(tmp_path: Path) -
     with pytest.raises(InputError, match="names expert 'smollm2-135m'"):
         EvalRun(dep, config(tmp_path), out)
     assert not out.exists()
+
+
+def test_sub_tasks_on_celery_workers_are_refused_their_calls_would_go_uncounted(
+    tmp_path: Path,
+) -> None:
+    dep = deployment(tmp_path, workflow_runner="celery")
+    with pytest.raises(ConfigError, match="SYMOE_WORKFLOW_RUNNER=inprocess"):
+        EvalRun(dep, config(tmp_path), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_workflow_entries_name_distinct_streams(tmp_path: Path) -> None:
