@@ -153,3 +153,12 @@ def _show(record: WorkflowRunRecord, as_json: bool) -> None:
         attempts.add_row(a.task_id, a.candidate, str(a.number), scores, a.error or "")
     if record.attempts:
         console.print(attempts)
+    routes = Table("sub-task", "route", "order", "why")
+    for s in record.steps:
+        if s.key.endswith(":route") and s.output:  # a ranked route (routing.py)
+            why = "; ".join(f"{r['candidate']}: {r.get('reason', '')}" for r in s.output["ranking"])
+            routes.add_row(
+                s.key.removesuffix(":route"), s.output["route"], ", ".join(s.output["order"]), why
+            )
+    if routes.rows:
+        console.print(routes)

@@ -150,3 +150,21 @@ def test_a_killed_run_resumes_from_its_last_finished_step(
         [*SYMOE, "workflow", "resume", run.id], env=env, capture_output=True, text=True, timeout=60
     )
     assert again.returncode == 2 and "has finished already" in again.stderr
+
+
+def test_show_tells_each_sub_task_s_route_and_why(env: dict[str, str], tmp_path: Path) -> None:
+    workflow = tmp_path / "rainy.yaml"
+    ranked = "supervisors: [duration, loudness, signal], route: profile}"
+    workflow.write_text(WORKFLOW.replace("supervisors: [duration, loudness, signal]}", ranked))
+    done = subprocess.run(
+        [*SYMOE, "workflow", "run", str(workflow), "--input", "rain", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["id"]
+    shown = subprocess.run(
+        [*SYMOE, "workflow", "show", run_id], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "route" in shown.stdout and "why" in shown.stdout
+    assert "numpy_sfx: not tried before" in shown.stdout
