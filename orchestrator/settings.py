@@ -238,6 +238,9 @@ class ApiSettings(BaseSettings):
         description="workflow runs the API executes at once (POST /v1/workflows/{name}/runs); "
         "more wait in its queue",
     )
+    dashboard_session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="an /admin login lasts this long"
+    )
     api_shutdown_grace_s: float = Field(
         default=5,
         ge=0,

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from orchestrator.api.admin.routes import router as admin_router
 from orchestrator.api.answers.routes import router as answers_router
+from orchestrator.api.dashboard.routes import install_dashboard
 from orchestrator.api.documents.routes import router as documents_router
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.health.routes import keyed_schema_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         app.include_router(router)
     if not public_docs:
         app.include_router(keyed_schema_router)
+    install_dashboard(app)  # /admin: the admin dashboard's pages
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

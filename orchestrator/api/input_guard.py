@@ -69,6 +69,9 @@ def unstorable(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...],
     return None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def refuse_unstorable_input(request: Request) -> None:
     """The app-wide dependency: 400 naming the first field that cannot be stored. The raw
     path, query string and headers are scanned first; only a hit is parsed to name it."""
@@ -85,6 +88,14 @@ async def refuse_unstorable_input(request: Request) -> None:
         if b"\x00" in raw_value:  # HTTP servers refuse these; other ASGI callers might not
             name = raw_name.decode("latin-1").title()  # Idempotency-Key, as elsewhere
             raise ApiError(400, f"{name} (header): {NUL_PROBLEM}", param=name)
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        # the dashboard's forms: parsed (and cached) as a form, since reading the raw body
+        # after the form's stream is consumed fails
+        form = await request.form()
+        for name, value in form.multi_items():
+            if isinstance(value, str) and NUL in value:
+                raise ApiError(400, f"{name} (form field): {NUL_PROBLEM}", param=name)
+        return
     if not await request.body():
         return
     try:

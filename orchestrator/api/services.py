@@ -18,6 +18,7 @@ from orchestrator.answering import AnsweringService
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.auth.ratelimit import RateLimiter
+from orchestrator.api.dashboard.session import SessionCodec, load_secret
 from orchestrator.api.documents.service import DocumentsService
 from orchestrator.api.health.service import HealthService
 from orchestrator.api.jobs.executor import JobExecutor
@@ -121,6 +122,9 @@ class ApiServices:
         state.answers, state.jobs, state.openai = self.answers, self.job_service, self.openai
         state.admin, state.health = self.admin, self.health
         state.documents, state.workflows = self.documents, self.workflows
+        state.dashboard_sessions = SessionCodec(
+            load_secret(self.settings.data_dir), round(self.settings.dashboard_session_hours * 3600)
+        )
 
     @cached_property
     def openai(self) -> OpenAIServing:

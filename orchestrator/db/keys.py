@@ -106,6 +106,12 @@ class KeyStore:
             rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))
             return [_info(r) for r in rows]
 
+    def get(self, key_id: str) -> ApiKeyInfo | None:
+        """The key with this id (revoked or not), or None."""
+        with self.sessions() as session:
+            row = session.get(ApiKeyRow, key_id)
+            return None if row is None else _info(row)
+
     def revoke(self, key_id: str) -> ApiKeyInfo:
         with self.sessions.begin() as session:
             row = session.get(ApiKeyRow, key_id)

@@ -14,6 +14,16 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._lock = threading.Lock()
 
+    def used(self, key: str) -> float:
+        """About how many requests of the key's minute budget are spent now (0 when off)."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.per_minute), now))
+        refilled = min(float(self.per_minute), tokens + (now - last) * self.per_minute / 60.0)
+        return self.per_minute - refilled
+
     def check(self, key: str) -> float | None:
         """None if the request may go ahead, else the seconds until it may (retry-after)."""
         if self.per_minute <= 0:
