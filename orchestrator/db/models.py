@@ -21,6 +21,7 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -100,7 +101,13 @@ class BatchRow(Base):
 
 class QueryRow(Base):
     __tablename__ = "queries"
-    __table_args__ = (CheckConstraint("status IN ('answered', 'failed')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('answered', 'failed')", name="status"),
+        # the dashboard's query list: newest first, paged by (created_at, id) (a batch's
+        # queries share one instant), and the same filtered by status (migration 0009)
+        Index("ix_queries_created_at_id", "created_at", "id"),
+        Index("ix_queries_status_created_at", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
@@ -218,6 +225,7 @@ class JobRow(Base):
             "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"
         ),
         UniqueConstraint("key_id", "idempotency_key"),
+        Index("ix_jobs_created_at", "created_at"),  # the dashboard's list, newest first (0009)
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
