@@ -69,10 +69,22 @@ class PathSettings(WorkerSettings):
         "built-in name replaces it",
     )
 
-    @field_validator("profile_file", "workflows_dir", mode="before")
+    eval_runs_dir: Path | None = Field(
+        default=None,
+        description="where the dashboard finds `symoe eval run` folders (each subfolder "
+        "holding a config.json); default <data_dir>/eval-runs",
+    )
+
+    @field_validator("profile_file", "workflows_dir", "eval_runs_dir", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value  # SYMOE_PROFILE_FILE= switches the profile off
+
+    @model_validator(mode="after")
+    def _default_eval_runs_dir(self) -> PathSettings:
+        if self.eval_runs_dir is None:
+            self.eval_runs_dir = self.data_dir / "eval-runs"
+        return self
 
     @computed_field  # type: ignore[prop-decorator]
     @property
