@@ -11,16 +11,28 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from orchestrator.api.admin.schemas import ExpertUpdate
+from orchestrator.api.admin.schemas import ExpertUpdate, RecruitmentStats
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.dashboard.auth import ActorDep, Viewer, ViewerDep
+from orchestrator.api.dashboard.snapshots import Snapshots
 from orchestrator.api.dashboard.templating import render
 from orchestrator.api.errors import ApiError
 from orchestrator.errors import UnknownExpertError
 from orchestrator.experts import Expert
 
 router = APIRouter(prefix="/admin/experts", include_in_schema=False)
-STATS_LIMIT = 5000  # the most recent stored queries the draw counts cover
+STATS_LIMIT = 2000  # the most recent stored queries the draw counts cover
+STATS_TTL_S = 30.0  # the draw counts are counted at most this often per app
+
+
+def _stats(request: Request) -> Snapshots[RecruitmentStats]:
+    """The app's snapshots of the draw counts (kept on app.state: one per app)."""
+    state = request.app.state
+    if not hasattr(state, "dashboard_expert_stats"):
+        state.dashboard_expert_stats = Snapshots[RecruitmentStats](ttl_s=STATS_TTL_S)
+    return state.dashboard_expert_stats  # type: ignore[no-any-return]
+
+
 MAX_FORM = 20_000
 
 
@@ -51,7 +63,8 @@ def _problem(exc: Exception) -> tuple[int, str]:
 
 def _list_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> Response:
     admin = _admin(request)
-    stats = {s.name: s for s in admin.recruitment_stats(None, STATS_LIMIT).experts}
+    counted = _stats(request).get("experts", lambda: admin.recruitment_stats(None, STATS_LIMIT))
+    stats = {s.name: s for s in counted.value.experts}
     extra.setdefault("draft", "name: my-expert\nbackend: scripted\nmodel: scripted/demo\n")
     return render(
         request,
@@ -61,6 +74,7 @@ def _list_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -
         experts=admin.list_experts(),
         stats=stats,
         stats_limit=STATS_LIMIT,
+        stats_taken=counted.taken_at,
         done=request.query_params.get("done"),
         **extra,
     )
