@@ -185,12 +185,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=40, help="per page")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--seed-only", action="store_true", help="seed --home and stop")
     parser.add_argument("--out", type=Path, default=Path("bench/results/dashboard_pages.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="symoe-dash-bench-") as tmp:
         home = args.home or Path(tmp)
         home.mkdir(parents=True, exist_ok=True)
         seed(home, args.queries, args.jobs, args.batch)
+        if args.seed_only:
+            return
         env = env_for(home)
         key = create_key(env, role="admin", name="bench")
         with running_server(env, home / "serve.log") as server:
