@@ -84,6 +84,8 @@ class ProfileSetRow(Base):
 
 class BatchRow(Base):
     __tablename__ = "batches"
+    # the dashboard's routing page reads the newest batches' loads (migration 0009)
+    __table_args__ = (Index("ix_batches_created_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
