@@ -22,6 +22,7 @@ NAV: list[tuple[str, str]] = [
     ("/admin", "Overview"),
     ("/admin/experts", "Experts"),
     ("/admin/keys", "Keys"),
+    ("/admin/profiles", "Profiles"),
 ]
 
 
