@@ -19,6 +19,7 @@ from orchestrator.api.dashboard.auth import (
     install_refusals,
     set_session,
 )
+from orchestrator.api.dashboard.pages_evals import router as evals_router
 from orchestrator.api.dashboard.pages_experts import router as experts_router
 from orchestrator.api.dashboard.pages_keys import router as keys_router
 from orchestrator.api.dashboard.pages_profiles import router as profiles_router
@@ -97,5 +98,5 @@ def install_dashboard(app: FastAPI) -> None:
     """Mount the dashboard on the app: its routers, static files and refusal handler."""
     install_refusals(app)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for page_router in (router, experts_router, keys_router, profiles_router):
+    for page_router in (router, experts_router, keys_router, profiles_router, evals_router):
         app.include_router(page_router)

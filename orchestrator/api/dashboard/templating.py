@@ -23,6 +23,7 @@ NAV: list[tuple[str, str]] = [
     ("/admin/experts", "Experts"),
     ("/admin/keys", "Keys"),
     ("/admin/profiles", "Profiles"),
+    ("/admin/evals", "Evaluation runs"),
 ]
 
 
