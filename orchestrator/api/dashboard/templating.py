@@ -24,6 +24,9 @@ NAV: list[tuple[str, str]] = [
     ("/admin/keys", "Keys"),
     ("/admin/profiles", "Profiles"),
     ("/admin/evals", "Evaluation runs"),
+    ("/admin/queries", "Queries"),
+    ("/admin/jobs", "Jobs"),
+    ("/admin/routing", "Routing"),
 ]
 
 

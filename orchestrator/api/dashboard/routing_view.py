@@ -1,0 +1,74 @@
+"""What the routing page counts over the newest stored queries: the AdminService's
+recruitment statistics (draws, aggregations, failures, replacements per expert: the same
+`count_recruitment` as /v1/admin/stats) and, from the same plan digests, draws per skill and
+expert. Stored queries carry no benchmark or data-set tag, so there is no per-benchmark
+count; the page says so."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from orchestrator.api.admin.schemas import RecruitmentStats
+from orchestrator.api.admin.service import count_recruitment
+from orchestrator.db.traces import PlanDigest
+from orchestrator.errors import InputError
+
+NO_SKILL = "(no skill tagged)"
+WINDOWS = (500, 2000, 5000, 20_000)  # the choices of how many newest queries are counted
+
+
+@dataclass(frozen=True)
+class SkillRow:
+    skill: str
+    queries: int
+    draws: Counter[str]  # expert -> draws in queries tagged with this skill
+
+    def share(self, expert: str) -> float:
+        total = sum(self.draws.values())
+        return self.draws[expert] / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class RoutingCounts:
+    stats: RecruitmentStats
+    skills: list[SkillRow]  # most queries first
+
+    @property
+    def drawn_experts(self) -> list[str]:
+        """Experts drawn at least once, most drawn first (the skill table's columns)."""
+        return [e.name for e in self.stats.experts if e.drawn]
+
+    @property
+    def events(self) -> dict[str, int]:
+        experts = self.stats.experts
+        return {
+            "failed draws": sum(e.errors for e in experts),
+            "slots filled by a replacement": sum(e.replacements for e in experts),
+            "failed aggregations": sum(e.aggregator_errors for e in experts),
+        }
+
+
+def routing_counts(digests: list[PlanDigest], registered: list[str], limit: int) -> RoutingCounts:
+    stats = count_recruitment(digests, registered, None, limit)
+    queries: Counter[str] = Counter()
+    draws: dict[str, Counter[str]] = {}
+    for d in digests:
+        for skill in set(d.skills) or {NO_SKILL}:
+            queries[skill] += 1
+            draws.setdefault(skill, Counter()).update(d.drawn)
+    rows = [
+        SkillRow(skill, n, draws[skill])
+        for skill, n in sorted(queries.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return RoutingCounts(stats=stats, skills=rows)
+
+
+def window(raw: str | None, default: int = 2000) -> int:
+    """`?window=`: one of WINDOWS."""
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) not in WINDOWS:
+        choices = ", ".join(map(str, WINDOWS))
+        raise InputError(f"window: one of {choices} (newest queries counted), not {raw[:20]!r}")
+    return int(raw)
