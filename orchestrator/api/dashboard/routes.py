@@ -19,6 +19,7 @@ from orchestrator.api.dashboard.auth import (
     install_refusals,
     set_session,
 )
+from orchestrator.api.dashboard.pages_documents import router as documents_router
 from orchestrator.api.dashboard.pages_evals import router as evals_router
 from orchestrator.api.dashboard.pages_experts import router as experts_router
 from orchestrator.api.dashboard.pages_jobs import router as jobs_router
@@ -26,6 +27,7 @@ from orchestrator.api.dashboard.pages_keys import router as keys_router
 from orchestrator.api.dashboard.pages_profiles import router as profiles_router
 from orchestrator.api.dashboard.pages_queries import router as queries_router
 from orchestrator.api.dashboard.pages_routing import router as routing_router
+from orchestrator.api.dashboard.pages_workers import router as workers_router
 from orchestrator.api.dashboard.session import COOKIE, new_session
 from orchestrator.api.dashboard.templating import NAV, STATIC_DIR, render
 from orchestrator.api.deps import KeysDep
@@ -103,6 +105,6 @@ def install_dashboard(app: FastAPI) -> None:
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     for page_router in (
         router, experts_router, keys_router, profiles_router, evals_router, queries_router,
-        jobs_router, routing_router,
+        jobs_router, routing_router, workers_router, documents_router,
     ):  # fmt: skip
         app.include_router(page_router)

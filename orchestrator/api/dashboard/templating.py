@@ -27,6 +27,8 @@ NAV: list[tuple[str, str]] = [
     ("/admin/queries", "Queries"),
     ("/admin/jobs", "Jobs"),
     ("/admin/routing", "Routing"),
+    ("/admin/workers", "Workers"),
+    ("/admin/documents", "Documents"),
 ]
 
 
