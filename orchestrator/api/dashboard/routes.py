@@ -24,6 +24,7 @@ from orchestrator.api.dashboard.pages_evals import router as evals_router
 from orchestrator.api.dashboard.pages_experts import router as experts_router
 from orchestrator.api.dashboard.pages_jobs import router as jobs_router
 from orchestrator.api.dashboard.pages_keys import router as keys_router
+from orchestrator.api.dashboard.pages_playground import router as playground_router
 from orchestrator.api.dashboard.pages_profiles import router as profiles_router
 from orchestrator.api.dashboard.pages_queries import router as queries_router
 from orchestrator.api.dashboard.pages_routing import router as routing_router
@@ -104,7 +105,7 @@ def install_dashboard(app: FastAPI) -> None:
     install_refusals(app)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     for page_router in (
-        router, experts_router, keys_router, profiles_router, evals_router, queries_router,
-        jobs_router, routing_router, workers_router, documents_router,
+        router, experts_router, keys_router, profiles_router, playground_router, evals_router,
+        queries_router, jobs_router, routing_router, workers_router, documents_router,
     ):  # fmt: skip
         app.include_router(page_router)

@@ -23,6 +23,7 @@ NAV: list[tuple[str, str]] = [
     ("/admin/experts", "Experts"),
     ("/admin/keys", "Keys"),
     ("/admin/profiles", "Profiles"),
+    ("/admin/playground", "Playground"),
     ("/admin/evals", "Evaluation runs"),
     ("/admin/queries", "Queries"),
     ("/admin/jobs", "Jobs"),
