@@ -165,3 +165,11 @@ def test_names_and_plot_paths_cannot_leave_the_runs_dir(
         assert response.status_code == 404, path
         assert b"secret" not in response.content and b'"benchmark"' not in response.content, path
     assert admin.get("/admin/evals/good/plots/accuracy.png").status_code == 200
+
+
+def test_no_runs_dir_yet_is_an_empty_list(admin: TestClient, runs: Path) -> None:
+    shutil.rmtree(runs)
+    page = admin.get("/admin/evals")
+    assert page.status_code == 200 and 'id="no-runs"' in page.text
+    assert admin.get("/admin/evals/good").status_code == 404
+    assert "<option>" not in admin.get("/admin/evals/compare").text
