@@ -150,6 +150,8 @@ class PlanRow(Base):
 
 class ModelCallRow(Base):
     __tablename__ = "model_calls"
+    # the dashboard's "expert answered" filter: the queries an expert answered in (0010)
+    __table_args__ = (Index("ix_model_calls_expert_stage_query_id", "expert", "stage", "query_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     query_id: Mapped[str] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)

@@ -1,4 +1,4 @@
-"""/admin/queries: the stored queries, searchable (question, expert drawn, status, error) and
+"""/admin/queries: the stored queries, searchable (question, expert answered, status, error) and
 paged newest first by keyset (QueryLog), and /admin/queries/{id}: one query's trace as a tree
 (trace_tree)."""
 
@@ -15,7 +15,7 @@ from orchestrator.db.query_log import QueryLog
 from orchestrator.errors import InputError
 
 router = APIRouter(prefix="/admin/queries", include_in_schema=False)
-COUNT_CAP = 10_000  # matches counted exactly up to this many; beyond, "10000+"
+COUNT_CAP = 1000  # a filter's matches are counted up to this many; beyond, "1000+"
 
 
 def _log(request: Request) -> QueryLog:

@@ -4,9 +4,13 @@ postgres) on PostgreSQL: filters in SQL, keyset pages that neither skip nor repe
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from typing import Any
 
-from orchestrator.db import Stores
+import pytest
+from sqlalchemy import Engine, event
+
+from orchestrator.db import Stores, migrate, session_factory
 from orchestrator.db.job_list import JobList
 from orchestrator.db.query_log import Cursor, QueryFilter, QueryLog
 from orchestrator.errors import InputError
@@ -19,15 +23,22 @@ def trace(query_id: str, question: str, drawn: list[str], error: str | None = No
         question=question,
         tagging=SkillTagging(method="fixed", skills=["algebra"]),
         recruitment=Recruitment(recruiter="uniform", profile_set=None, drawn=drawn),
-        calls=[] if error else [ModelCall(stage="experts", expert=drawn[0], text="(B)")],
+        calls=[]
+        if error
+        else [
+            *(
+                ModelCall(stage="experts", expert=e, slot=i, text="(B)")
+                for i, e in enumerate(drawn)
+            ),
+            ModelCall(stage="aggregate", expert="agg", text="(B)"),
+        ],
         answer="" if error else "The answer is (B).",
         extracted_answer=None if error else "B",
         error=error,
     )
 
 
-@pytest.fixture
-def log(stores: Stores) -> QueryLog:
+def seeded(stores: Stores) -> QueryLog:
     """25 queries in 5 batches of 5 (one instant each); q07 and q21 failed."""
     for b in range(5):
         traces = []
@@ -39,6 +50,20 @@ def log(stores: Stores) -> QueryLog:
         loads = [ModelLoad(stage="experts", expert=e, seconds=0.1) for e in ["e1", "e2", "e1"][:b]]
         stores.traces.save_batch(BatchReport(batch_id=f"b{b}", traces=traces, loads=loads))
     return QueryLog(stores.sessions)
+
+
+@pytest.fixture
+def log(stores: Stores) -> QueryLog:
+    return seeded(stores)
+
+
+@pytest.fixture
+def log_on() -> Callable[[Engine], QueryLog]:
+    def make(engine: Engine) -> QueryLog:
+        migrate(engine)
+        return seeded(Stores(session_factory(engine)))
+
+    return make
 
 
 def all_pages(log: QueryLog, where: QueryFilter, limit: int) -> list[list[str]]:
@@ -74,11 +99,16 @@ def test_filters_find_and_exclude(log: QueryLog) -> None:
     assert ids(text="100%") == {f"q{n:02d}" for n in range(25)}
     assert ids(text="1_0") == set()  # `_` is a character, not a wildcard
     assert ids(status="failed") == {"q07", "q21"} == ids(error="OUT OF MEMORY")
-    assert ids(expert="e_1") == {f"q{n:02d}" for n in range(0, 25, 3)}
-    assert ids(expert="e%") == {f"q{n:02d}" for n in range(25) if n % 3}
+    assert ids(expert="e_1") == {f"q{n:02d}" for n in range(0, 25, 3) if n != 21}
+    assert ids(expert="e%") == {f"q{n:02d}" for n in range(25) if n % 3 and n not in (7, 21)}
     assert ids(expert="e") == set()  # a whole name, not a part of one
-    assert ids(expert="e1", status="failed") == {"q07"}
-    assert log.count(QueryFilter(expert="e1")) == 16 and log.count(QueryFilter(), cap=10) == 10
+    assert ids(expert="agg") == set()  # aggregating is not answering a slot
+    # q07 and q21 failed before any call: the experts drawn for them answered nothing
+    assert ids(expert="e1", status="failed") == set() and "q07" not in ids(expert="e1")
+    assert log.count(QueryFilter(expert="e1")) == 15 and log.count(QueryFilter(text="?")) == 25
+    assert log.count(QueryFilter(text="?"), cap=10) == 10  # a filter's count stops at the cap
+    assert log.count(QueryFilter(), cap=10) == 25  # all queries: an exact index count
+    assert ids(text="QUESTION 24") == {"q24"}  # case ignored on both databases
     row = log.page(QueryFilter(text="question 7:"), 1).rows[0]
     assert row.error == "BackendError: out of memory" and row.answer is None
     assert log.page(QueryFilter(text="question 8:"), 1).rows[0].answer == "B"
@@ -113,3 +143,26 @@ def test_job_list_pages_newest_first_by_status(stores: Stores) -> None:
     cancelled = jobs.page(status="cancelled")
     assert cancelled.total == 1 and cancelled.rows[0].id == "j2"
     assert cancelled.rows[0].key_id == "k1" and cancelled.rows[0].total == 2
+
+
+def test_the_expert_filter_walks_the_newest_first_index_on_sqlite(
+    sqlite_engine: Engine, log_on: Callable[[Engine], QueryLog]
+) -> None:
+    log = log_on(sqlite_engine)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT queries.id"):
+            seen.append((statement, params))
+
+    event.listen(sqlite_engine, "before_cursor_execute", keep)
+    log.page(QueryFilter(expert="e1"), 5)
+    event.remove(sqlite_engine, "before_cursor_execute", keep)
+    statement, params = seen[0]
+    assert "+queries.id IN (SELECT model_calls.query_id" in statement
+    with sqlite_engine.connect() as conn:
+        plan = " | ".join(
+            r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+        )
+    assert "SCAN queries USING INDEX ix_queries_created_at_id" in plan, plan
+    assert "ix_model_calls_expert_stage_query_id" in plan, plan
