@@ -97,7 +97,25 @@ def overview(request: Request, who: ViewerDep, keys: KeysDep) -> Response:
         ),
         ("Keys", f"{sum(k.revoked_at is None for k in stored_keys)} active", "/admin/keys"),
     ]
+    profile = services.deployment.profile
+    said = {
+        "/admin/profiles": f"active: {profile.label}" if profile else "no active profile set",
+        **PAGE_SUMMARIES,
+    }
+    cards += [(label, said[href], href) for href, label in NAV[3:] if href in said]
     return render(request, "overview.html", who, cards=cards, pages=NAV[1:])
+
+
+# what the overview says of pages whose numbers would cost a count over big tables
+PAGE_SUMMARIES = {
+    "/admin/playground": "a question's plan before it runs, then its trace",
+    "/admin/evals": "the runs of symoe eval run, their metrics and plots",
+    "/admin/queries": "stored queries: search, and each one's trace",
+    "/admin/jobs": "batch jobs: progress, live events, cancel",
+    "/admin/routing": "who is drawn, per skill; aggregators; failures; loads",
+    "/admin/workers": "the model pool, and Celery workers and queues",
+    "/admin/documents": "the document store: documents, chunks, upload",
+}
 
 
 def install_dashboard(app: FastAPI) -> None:
