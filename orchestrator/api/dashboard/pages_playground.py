@@ -3,9 +3,10 @@ scores, each candidate's competence, suitability and weight, who would be drawn,
 retrieval decision), then run it through the app's answers service, as POST /v1/answers
 does (so it is stored like any query), and see its trace with a link to its query page.
 
-The answers service reports nothing until the committee is done, so the run is one request:
-without JavaScript a plain form post; with it (static/playground.js) the plan stays on the
-page while a running clock shows, and the finished trace replaces it."""
+Without JavaScript Run is a plain form post (`/run`) answered with the finished trace. With
+it (static/playground.js) Run posts to `/live`, which answers with server-sent events
+(playground_live.py): the plan as it was made, the final answer as the aggregator decodes
+it, then the finished page, which replaces the page's main part."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
 
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.answering import AnsweringService
 from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.dashboard.auth import ActorDep, Viewer, ViewerDep
+from orchestrator.api.dashboard.playground_live import run_live
 from orchestrator.api.dashboard.playground_view import (
     PlaygroundForm,
     options_of,
@@ -32,6 +35,7 @@ from orchestrator.errors import (
     UnknownExpertError,
 )
 from orchestrator.retrieval import retrieval_choices
+from orchestrator.trace import Trace
 from workers.types import BackendError
 
 router = APIRouter(prefix="/admin/playground", include_in_schema=False)
@@ -127,8 +131,41 @@ def run_question(
         report = answers.answer(form.request())
     except (SymoeError, BackendError) as exc:
         return _page(request, who, form, _status(exc), error=str(exc))
-    trace = report.traces[0]
+    return _trace_page(request, who, form, report.traces[0], planned)
+
+
+def _trace_page(
+    request: Request, who: Viewer, form: PlaygroundForm, trace: Trace, planned: str
+) -> Response:
+    """The finished run: its trace, and whether the draw is the one the plan showed."""
     profile = _answering(request).planner.profile
     shown = plan_view(trace.tagging, trace.recruitment, trace.retrieval, profile)
     as_planned = None if not planned else planned.split(",") == trace.recruitment.drawn
     return _page(request, who, form, plan=shown, trace=trace, as_planned=as_planned)
+
+
+@router.post("/live")
+def run_question_live(
+    request: Request,
+    who: ActorDep,
+    form: FormDep,
+    planned: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    """Run, watched as it goes: server-sent events `plan`, `text`..., then `done` (or
+    `error`) carrying the finished page. Input refused before anything runs: the page,
+    with its 4xx status."""
+    answers: AnswersService = request.app.state.answers
+    try:
+        body = form.request()
+        options = options_of(answers.settings, body)
+    except (SymoeError, BackendError) as exc:
+        return _page(request, who, form, _status(exc), error=str(exc))
+
+    def finished(trace: Trace) -> str:
+        return bytes(_trace_page(request, who, form, trace, planned).body).decode()
+
+    def failed(exc: Exception) -> str:
+        page = _page(request, who, form, _status(exc), error=str(exc))
+        return bytes(page.body).decode()
+
+    return EventSourceResponse(run_live(_answering(request), body, options, finished, failed))

@@ -17,7 +17,7 @@ import pytest
 from orchestrator.db import ProfileSetStore, make_engine, session_factory
 from skills.profiles import ProfileSet, SkillScore
 from skills.vocabulary import load_default_skills
-from tests.browser_support import DashboardServer, login, running_dashboard, shot
+from tests.browser_support import DashboardServer, login, running_dashboard, scripted_expert, shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -137,3 +137,29 @@ def test_plan_a_question_then_run_it_and_open_its_trace(
     assert response is not None and response.status == 200
     assert page.url.endswith(href)
     shot(page, "dashboard-query-from-playground")
+
+
+def test_a_slow_run_shows_its_plan_and_answer_while_it_goes(
+    page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Experts that take 2 s each: the draw is on the page before the answer exists, and the
+    finished trace replaces it once the run is done."""
+    slow = [scripted_expert(name) for name in ("s0", "s1")]
+    for expert in slow:
+        expert["options"] = {**expert["options"], "delay_s": 2}  # type: ignore[dict-item]
+    with running_dashboard(tmp_path_factory.mktemp("slow"), slow) as server:
+        page.set_default_timeout(120_000)
+        login(page, server)
+        page.goto(f"{server.base_url}/admin/playground")
+        page.fill("textarea[name='question']", MC)
+        page.fill("input[name='k']", "2")
+        page.select_option("select[name='aggregation']", "vote")
+        page.click("#ask button[type='submit']")
+        page.click("#run-form button[type='submit']")
+        live = page.locator("#run-result .live-plan")
+        live.wait_for()  # the plan, streamed while the experts still work
+        assert live.inner_text().startswith("Drawn: s")
+        assert page.locator("#trace-link").count() == 0
+        shot(page, "dashboard-playground-live")
+        page.locator("#trace-link").wait_for()
+        assert page.locator("#extracted").inner_text() == "B"

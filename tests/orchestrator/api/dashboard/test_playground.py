@@ -5,6 +5,7 @@ trace with a link to its query page; bad options are refused with the API's mess
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -168,3 +169,44 @@ def test_run_needs_csrf_and_bad_options_get_the_api_s_messages(client: TestClien
     assert "no profile set: uniform weights" in plain.text
     assert {w for w, _ in plan_weights(plain.text).values()} == {"0.333"}
     assert traces(client).recent() == []
+
+
+def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) of a server-sent event stream's blocks."""
+    found = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        rows = dict(row.split(": ", 1) for row in block.splitlines() if ": " in row)
+        if "event" in rows:
+            found.append((rows["event"], json.loads(rows["data"])))
+    return found
+
+
+def test_a_live_run_streams_its_plan_then_its_answer_then_the_page(skilled: TestClient) -> None:
+    token = log_in(skilled, new_key(skilled, "admin"))
+    fields = {"csrf_token": token, "question": MC, "k": "3", "aggregation": "vote"}
+    with skilled.stream("POST", "/admin/playground/live", data=fields) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse("".join(response.iter_text()))
+    names = [name for name, _ in events]
+    assert names[0] == "plan" and names[-1] == "done" and set(names) == {"plan", "text", "done"}
+    plan, done = events[0][1], events[-1][1]
+    assert plan["skills"] == SKILLS and len(plan["drawn"]) == 3
+    stored = traces(skilled).get_trace(done["query_id"])
+    assert stored is not None and stored.recruitment.drawn == plan["drawn"]
+    assert "".join(d["text"] for name, d in events if name == "text") == stored.answer
+    assert f'<a id="trace-link" href="/admin/queries/{done["query_id"]}">' in done["page"]
+
+    # refused before running: the page with its status, not a stream; nothing stored
+    blank = skilled.post("/admin/playground/live", data={**fields, "question": " "})
+    assert blank.status_code == 400 and "question: must not be blank" in blank.text
+    no_token = skilled.post("/admin/playground/live", data={"question": MC})
+    assert no_token.status_code == 403
+    # a failure while planning: an `error` event with the page saying why
+    with skilled.stream(
+        "POST", "/admin/playground/live", data={**fields, "experts": ["ghost"]}
+    ) as response:
+        failed = sse("".join(response.iter_text()))
+    assert [name for name, _ in failed] == ["error"] and "ghost" in failed[0][1]["message"]
+    assert 'class="error"' in failed[0][1]["page"]
+    assert len(traces(skilled).recent()) == 1
