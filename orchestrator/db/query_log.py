@@ -21,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    distinct,
     func,
     literal,
     select,
@@ -108,7 +107,8 @@ class QueryPage(BaseModel):
 
 
 class BatchLoads(BaseModel):
-    """What one batch loaded: `loads` model loads of `experts` distinct experts."""
+    """What one batch loaded: `loads` model loads of `experts` distinct experts, and how
+    many of them were each expert's (`per_expert`)."""
 
     id: str
     created_at: datetime
@@ -116,6 +116,7 @@ class BatchLoads(BaseModel):
     seconds: float
     loads: int
     experts: int
+    per_expert: dict[str, int] = {}
 
 
 def _escaped(text: str) -> str:
@@ -289,25 +290,27 @@ class QueryLog:
             )
 
     def batch_loads(self, limit: int = 200) -> list[BatchLoads]:
-        """The newest `limit` batches, oldest first, with the loads each made."""
+        """The newest `limit` batches, oldest first, with the loads each made (counted per
+        batch and expert in SQL; a batch without loads is one row with no expert)."""
         newest = select(BatchRow).order_by(BatchRow.created_at.desc()).limit(limit).subquery()
+        batch = (newest.c.id, newest.c.created_at, newest.c.n_queries, newest.c.seconds)
         query = (
-            select(
-                newest.c.id,
-                newest.c.created_at,
-                newest.c.n_queries,
-                newest.c.seconds,
-                func.count(ModelLoadRow.id),
-                func.count(distinct(ModelLoadRow.expert)),
-            )
+            select(*batch, ModelLoadRow.expert, func.count(ModelLoadRow.id))
             .outerjoin(ModelLoadRow, ModelLoadRow.batch_id == newest.c.id)
-            .group_by(newest.c.id, newest.c.created_at, newest.c.n_queries, newest.c.seconds)
+            .group_by(*batch, ModelLoadRow.expert)
             .order_by(newest.c.created_at, newest.c.id)
         )
+        found: dict[str, BatchLoads] = {}
         with self.sessions() as session:
-            return [
-                BatchLoads(
-                    id=i, created_at=as_utc(at), queries=n, seconds=s, loads=loads, experts=experts
+            for i, at, n, s, expert, loads in session.execute(query):
+                row = found.setdefault(
+                    i,
+                    BatchLoads(
+                        id=i, created_at=as_utc(at), queries=n, seconds=s, loads=0, experts=0
+                    ),
                 )
-                for i, at, n, s, loads, experts in session.execute(query)
-            ]
+                if expert is not None:
+                    row.per_expert[expert] = loads
+                    row.loads += loads
+                    row.experts += 1
+        return list(found.values())

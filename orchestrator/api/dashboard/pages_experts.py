@@ -1,9 +1,11 @@
-"""/admin/experts: the registry with each expert's recent draws; create, edit, enable and
-disable, through the same AdminService (and so the same validation and errors) as
-/v1/admin/experts. A change takes effect for the next plans."""
+"""/admin/experts: the registry with each expert's recent draws and model loads; create,
+edit, enable and disable, through the same AdminService (and so the same validation and
+errors) as /v1/admin/experts. A change takes effect for the next plans."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import yaml
@@ -14,9 +16,11 @@ from pydantic import ValidationError
 from orchestrator.api.admin.schemas import ExpertUpdate, RecruitmentStats
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.dashboard.auth import ActorDep, Viewer, ViewerDep
+from orchestrator.api.dashboard.routing_view import loads_per_expert
 from orchestrator.api.dashboard.snapshots import Snapshots
 from orchestrator.api.dashboard.templating import render
 from orchestrator.api.errors import ApiError
+from orchestrator.db.query_log import QueryLog
 from orchestrator.errors import UnknownExpertError
 from orchestrator.experts import Expert
 
@@ -25,12 +29,26 @@ STATS_LIMIT = 2000  # the most recent stored queries the draw counts cover
 STATS_TTL_S = 30.0  # the draw counts are counted at most this often per app
 
 
-def _stats(request: Request) -> Snapshots[RecruitmentStats]:
-    """The app's snapshots of the draw counts (kept on app.state: one per app)."""
+@dataclass(frozen=True)
+class ExpertCounts:
+    stats: RecruitmentStats
+    loads: Counter[str]  # model loads per expert in the batches of the counted queries
+
+
+def _stats(request: Request) -> Snapshots[ExpertCounts]:
+    """The app's snapshots of the draw and load counts (kept on app.state: one per app)."""
     state = request.app.state
     if not hasattr(state, "dashboard_expert_stats"):
-        state.dashboard_expert_stats = Snapshots[RecruitmentStats](ttl_s=STATS_TTL_S)
+        state.dashboard_expert_stats = Snapshots[ExpertCounts](ttl_s=STATS_TTL_S)
     return state.dashboard_expert_stats  # type: ignore[no-any-return]
+
+
+def _count(request: Request) -> ExpertCounts:
+    stats = _admin(request).recruitment_stats(None, STATS_LIMIT)
+    # the batches holding the counted queries: each batch has at least one query, so the
+    # newest STATS_LIMIT batches cover them
+    log = QueryLog(request.app.state.services.deployment.stores.sessions)
+    return ExpertCounts(stats, loads_per_expert(log.batch_loads(STATS_LIMIT), stats.queries))
 
 
 MAX_FORM = 20_000
@@ -63,8 +81,8 @@ def _problem(exc: Exception) -> tuple[int, str]:
 
 def _list_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> Response:
     admin = _admin(request)
-    counted = _stats(request).get("experts", lambda: admin.recruitment_stats(None, STATS_LIMIT))
-    stats = {s.name: s for s in counted.value.experts}
+    counted = _stats(request).get("experts", lambda: _count(request))
+    stats = {s.name: s for s in counted.value.stats.experts}
     extra.setdefault("draft", "name: my-expert\nbackend: scripted\nmodel: scripted/demo\n")
     return render(
         request,
@@ -73,6 +91,7 @@ def _list_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -
         status,
         experts=admin.list_experts(),
         stats=stats,
+        loads=counted.value.loads,
         stats_limit=STATS_LIMIT,
         stats_taken=counted.taken_at,
         done=request.query_params.get("done"),

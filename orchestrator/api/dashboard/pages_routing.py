@@ -1,16 +1,20 @@
 """/admin/routing: how symoe has been routing — draws per expert and per skill, aggregator
 use, failures and replacements over the newest stored queries (routing_view, counted at most
 every STATS_TTL_S per window and shared by requests meanwhile), and the distinct experts
-loaded per batch over the newest batches (QueryLog.batch_loads). Charts are inline SVG
-(charts.py)."""
+loaded per batch over the newest batches (QueryLog.batch_loads). Draws per benchmark come
+from the evaluation runs' prediction files (eval_draws: stored queries carry no benchmark
+tag), counted in the same snapshot. Charts are inline SVG (charts.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from orchestrator.api.dashboard.auth import ViewerDep
 from orchestrator.api.dashboard.charts import Series, bar_chart, line_chart
+from orchestrator.api.dashboard.eval_draws import MAX_RUNS, ROW_CAP, benchmark_draws
 from orchestrator.api.dashboard.routing_view import (
     NO_SKILL,
     WINDOWS,
@@ -43,10 +47,13 @@ def routing_page(request: Request, who: ViewerDep) -> Response:
     except InputError as exc:
         return render(request, "message.html", who, 400, title="Routing", message=str(exc))
     deployment = request.app.state.services.deployment
+    settings = request.app.state.services.settings
+    runs_dir = Path(settings.eval_runs_dir or settings.data_dir / "eval-runs")
 
     def count() -> RoutingCounts:
         digests = deployment.stores.traces.plan_digests(None, limit)
-        return routing_counts(digests, [e.name for e in deployment.registry.all()], limit)
+        registered = [e.name for e in deployment.registry.all()]
+        return routing_counts(digests, registered, limit, benchmark_draws(runs_dir))
 
     snapshot = _snapshots(request).get(limit, count)
     counts = snapshot.value
@@ -80,4 +87,10 @@ def routing_page(request: Request, who: ViewerDep) -> Response:
         no_skill=NO_SKILL,
         batches=batches,
         charts=charts,
+        benchmark_charts={
+            b.benchmark: bar_chart(b.draws.most_common(), f"Draws in {b.benchmark}")
+            for b in counts.benchmarks
+        },
+        row_cap=ROW_CAP,
+        max_runs=MAX_RUNS,
     )

@@ -1,16 +1,20 @@
 """What the routing page counts over the newest stored queries: the AdminService's
 recruitment statistics (draws, aggregations, failures, replacements per expert: the same
 `count_recruitment` as /v1/admin/stats) and, from the same plan digests, draws per skill and
-expert. Stored queries carry no benchmark or data-set tag, so there is no per-benchmark
-count; the page says so."""
+expert. Stored queries carry no benchmark or data-set tag; draws per benchmark come from the
+evaluation runs' prediction files instead (eval_draws), counted in the same snapshot. And the
+loads per expert over the batches of a window of newest queries (the Experts page's column),
+from QueryLog.batch_loads, the query of the routing page's loads chart."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator.api.admin.schemas import RecruitmentStats
 from orchestrator.api.admin.service import count_recruitment
+from orchestrator.api.dashboard.eval_draws import BenchmarkDraws
+from orchestrator.db.query_log import BatchLoads
 from orchestrator.db.traces import PlanDigest
 from orchestrator.errors import InputError
 
@@ -34,11 +38,21 @@ class SkillRow:
 class RoutingCounts:
     stats: RecruitmentStats
     skills: list[SkillRow]  # most queries first
+    benchmarks: list[BenchmarkDraws] = field(default_factory=list)  # from eval runs
 
     @property
     def drawn_experts(self) -> list[str]:
         """Experts drawn at least once, most drawn first (the skill table's columns)."""
         return [e.name for e in self.stats.experts if e.drawn]
+
+    @property
+    def benchmark_experts(self) -> list[str]:
+        """Experts drawn in any counted eval run, most drawn first (the benchmark table's
+        columns)."""
+        total: Counter[str] = Counter()
+        for b in self.benchmarks:
+            total.update(b.draws)
+        return [name for name, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     @property
     def events(self) -> dict[str, int]:
@@ -50,7 +64,12 @@ class RoutingCounts:
         }
 
 
-def routing_counts(digests: list[PlanDigest], registered: list[str], limit: int) -> RoutingCounts:
+def routing_counts(
+    digests: list[PlanDigest],
+    registered: list[str],
+    limit: int,
+    benchmarks: list[BenchmarkDraws] | None = None,
+) -> RoutingCounts:
     stats = count_recruitment(digests, registered, None, limit)
     queries: Counter[str] = Counter()
     draws: dict[str, Counter[str]] = {}
@@ -62,7 +81,22 @@ def routing_counts(digests: list[PlanDigest], registered: list[str], limit: int)
         SkillRow(skill, n, draws[skill])
         for skill, n in sorted(queries.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-    return RoutingCounts(stats=stats, skills=rows)
+    return RoutingCounts(stats=stats, skills=rows, benchmarks=benchmarks or [])
+
+
+def loads_per_expert(batches: list[BatchLoads], queries: int) -> Counter[str]:
+    """Model loads per expert in the newest batches (`batches` oldest first, as
+    QueryLog.batch_loads gives them) holding the newest `queries` stored queries: a batch's
+    queries share its instant, so those are the newest batches up to that many queries (the
+    oldest of them counted whole)."""
+    loads: Counter[str] = Counter()
+    covered = 0
+    for batch in reversed(batches):
+        if covered >= queries:
+            break
+        loads.update(batch.per_expert)
+        covered += batch.queries
+    return loads
 
 
 def window(raw: str | None, default: int = 2000) -> int:

@@ -124,6 +124,9 @@ def test_get_and_batch_loads(log: QueryLog) -> None:
         ("b3", 3, 2, 5),
         ("b4", 3, 2, 5),
     ]
+    twice = {"e1": 2, "e2": 1}
+    assert [b.per_expert for b in loads] == [{"e1": 1, "e2": 1}, twice, twice]
+    assert log.batch_loads(limit=5)[0].per_expert == {}  # b0 loaded nothing
 
 
 @pytest.mark.parametrize("bad", ["", "2026-01-01", "nonsense~q1", "~q1"])

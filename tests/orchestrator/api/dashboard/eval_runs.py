@@ -36,12 +36,17 @@ def _experts(path: Path, answers: dict[str, str]) -> Path:
 
 
 def make_eval_run(
-    out: Path, work: Path, answers: dict[str, str] | None = None, methods: str = "symoe,best-single"
+    out: Path,
+    work: Path,
+    answers: dict[str, str] | None = None,
+    methods: str = "symoe,best-single",
+    split_name: str = "items.jsonl",
 ) -> Path:
-    """`symoe eval run --benchmark generic` into `out`, with its own data dir under `work`;
-    every item right unless `answers` says otherwise. Returns `out`."""
+    """`symoe eval run --benchmark generic` into `out`, with its own data dir under `work`
+    and the items in `work/split_name` (the split the run's pages show); every item right
+    unless `answers` says otherwise. Returns `out`."""
     work.mkdir(parents=True, exist_ok=True)
-    split = work / "items.jsonl"
+    split = work / split_name
     split.write_text(
         "".join(
             json.dumps({"id": qid, "question": text, "answer": gold, "category": cat}) + "\n"
