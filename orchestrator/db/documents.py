@@ -37,7 +37,7 @@ class DocumentInfo(BaseModel):
     updated_at: datetime
 
 
-def _info(row: DocumentRow) -> DocumentInfo:
+def document_info(row: DocumentRow) -> DocumentInfo:
     # Built field by field: the row's `metadata` attribute is SQLAlchemy's (the column is `meta`).
     return DocumentInfo(
         id=row.id,
@@ -135,7 +135,7 @@ class DocumentStore:
             row = session.scalar(select(DocumentRow).where(DocumentRow.source == source))
             if row is None:
                 return None
-            info = _info(row)
+            info = document_info(row)
             # Chunks first, explicitly: no reliance on the database enforcing ON DELETE CASCADE.
             session.execute(delete(ChunkRow).where(ChunkRow.document_id == row.id))
             session.delete(row)
@@ -195,12 +195,12 @@ class DocumentStore:
     def list(self) -> list[DocumentInfo]:
         with self.sessions() as session:
             rows = session.scalars(select(DocumentRow).order_by(DocumentRow.source))
-            return [_info(r) for r in rows]
+            return [document_info(r) for r in rows]
 
     def get(self, source: str) -> DocumentInfo | None:
         with self.sessions() as session:
             row = session.scalar(select(DocumentRow).where(DocumentRow.source == source))
-            return None if row is None else _info(row)
+            return None if row is None else document_info(row)
 
     def stored_sha256(self, source: str) -> str | None:
         """The stored content hash of a source (ingestion skips unchanged files before

@@ -20,50 +20,10 @@ from sqlalchemy.exc import OperationalError
 from orchestrator.db import Stores, make_engine, session_factory
 from orchestrator.workflows.types import WorkflowRunRecord
 from tests.celery_support import BACKEND, BROKER, client_app, flush_redis
+from tests.e2e.rainy_workflow import WORKFLOW, planner_experts, rainy_plan
 from workers.process import start_worker, stop, wait_ready
 
 SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
-
-
-def workflow(events: int, seconds: int) -> tuple[str, str]:
-    """A soundscape-style workflow over the real numpy tools, measuring supervisors and mix,
-    with a scripted planner answering `events` rain events `seconds` long."""
-    plan = {
-        "events": [
-            {"type": "sfx", "start": n, "end": n + seconds, "description": "rain", "volume": -25}
-            for n in range(events)
-        ]
-    }
-    text = """
-name: rainy
-roles:
-  planner: {expert: planner, prompt: "Plan: {input}", asks: 1}
-subtasks:
-  items: events
-  schema:
-    type: object
-    properties:
-      events:
-        type: array
-        items:
-          type: object
-          required: [type, start, end, description, volume]
-          properties:
-            type: {type: string, enum: [sfx]}
-            start: {type: number}
-            end: {type: number}
-            description: {type: string}
-            volume: {type: number}
-  types:
-    sfx: {candidates: [numpy_sfx], supervisors: [duration, loudness, signal]}
-thresholds: {duration: 0.7, loudness: 0.7, clipping: 0.7, silence: 0.7}
-assembler: soundscape_mix
-steps:
-  - {name: plan, kind: plan}
-  - {name: generate, kind: tasks, after: [plan]}
-  - {name: mix, kind: assemble, after: [generate]}
-"""
-    return text, json.dumps(plan)
 
 
 @pytest.fixture
@@ -78,16 +38,10 @@ def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 
 def setup_workflow(env: dict[str, str], tmp_path: Path, events: int, seconds: int = 2) -> Path:
-    text, planned = workflow(events, seconds)
-    options = {"responses": {"Plan:": planned}, "features": ["json_schema"]}
-    experts = tmp_path / "experts.yaml"
-    experts.write_text(
-        "experts:\n"
-        f"  - {{name: planner, backend: scripted, model: p, options: {json.dumps(options)}}}\n"
-    )
-    env["SYMOE_EXPERTS_FILE"] = str(experts)
+    plan = rainy_plan(events, seconds, description="rain")
+    env["SYMOE_EXPERTS_FILE"] = str(planner_experts(tmp_path / "experts.yaml", plan))
     path = tmp_path / "rainy.yaml"
-    path.write_text(text)
+    path.write_text(WORKFLOW.replace("parallel: 1\n", ""))  # the default pool of 4
     return path
 
 

@@ -18,63 +18,16 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from orchestrator.db import Stores, make_engine, session_factory
+from tests.e2e.rainy_workflow import WORKFLOW, planner_experts, rainy_plan
 
 SYMOE = [sys.executable, "-m", "orchestrator.cli.main"]
 EVENTS = 12  # one at a time: enough for the kill to land mid-step
-PLAN = json.dumps(
-    {
-        "events": [
-            {
-                "type": "sfx",
-                "start": n,
-                "end": n + 2,
-                "description": "rain on a roof",
-                "volume": -25,
-            }
-            for n in range(EVENTS)
-        ]
-    }
-)
-WORKFLOW = """
-name: rainy
-roles:
-  planner: {expert: planner, prompt: "Plan: {input}", asks: 1}
-subtasks:
-  items: events
-  schema:
-    type: object
-    properties:
-      events:
-        type: array
-        items:
-          type: object
-          required: [type, start, end, description, volume]
-          properties:
-            type: {type: string, enum: [sfx]}
-            start: {type: number}
-            end: {type: number}
-            description: {type: string}
-            volume: {type: number}
-  types:
-    sfx: {candidates: [numpy_sfx], supervisors: [duration, loudness, signal]}
-thresholds: {duration: 0.7, loudness: 0.7, clipping: 0.7, silence: 0.7}
-parallel: 1
-assembler: soundscape_mix
-steps:
-  - {name: plan, kind: plan}
-  - {name: generate, kind: tasks, after: [plan]}
-  - {name: mix, kind: assemble, after: [generate]}
-"""
+PLAN = rainy_plan(EVENTS)
 
 
 @pytest.fixture
 def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    options = {"responses": {"Plan:": PLAN}, "features": ["json_schema"]}
-    experts = tmp_path / "experts.yaml"
-    experts.write_text(
-        "experts:\n"
-        f"  - {{name: planner, backend: scripted, model: p, options: {json.dumps(options)}}}\n"
-    )
+    experts = planner_experts(tmp_path / "experts.yaml", PLAN)
     return {**cli_env, "SYMOE_EXPERTS_FILE": str(experts), "SYMOE_PROFILE_FILE": ""}
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from orchestrator.api.documents.schemas import DocumentIn
-from orchestrator.db.documents import DocumentInfo, DocumentStore
+from orchestrator.db.documents import DocumentInfo, DocumentStore, document_info
 from orchestrator.db.retrieval_models import ChunkRow, DocumentRow
 from orchestrator.errors import InputError
 from orchestrator.retrieval.readers import SUPPORTED_SUFFIXES, ReadError, read_file
@@ -32,18 +32,6 @@ class ChunkLine:
 class StoreTotals:
     documents: int
     chunks: int
-
-
-def _info(row: DocumentRow) -> DocumentInfo:
-    return DocumentInfo(
-        id=row.id,
-        source=row.source,
-        content_sha256=row.content_sha256,
-        metadata=row.meta,
-        n_chunks=row.n_chunks,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def totals(store: DocumentStore) -> StoreTotals:
@@ -66,7 +54,7 @@ def documents_page(
     with store.sessions() as session:
         total = session.scalar(counted)
         rows = session.scalars(listed.offset(offset).limit(limit))
-        return int(total or 0), [_info(r) for r in rows]
+        return int(total or 0), [document_info(r) for r in rows]
 
 
 def document(store: DocumentStore, ref: str) -> DocumentInfo | None:
@@ -75,7 +63,7 @@ def document(store: DocumentStore, ref: str) -> DocumentInfo | None:
         return None
     with store.sessions() as session:
         row = session.get(DocumentRow, int(ref))
-        return None if row is None else _info(row)
+        return None if row is None else document_info(row)
 
 
 def chunks_page(store: DocumentStore, document_id: int, offset: int, limit: int) -> list[ChunkLine]:
