@@ -251,7 +251,8 @@ def test_batched_greedy_agrees_with_sequential_on_clear_answers(
     with sequential(backend) as one_by_one:
         alone = one_by_one.generate(prompts, params)
         for word, b, a in zip(expected, batched, alone, strict=True):
-            assert word in b.text and word in a.text
+            # the answer, whatever its case (builds differ in near-tied tokens)
+            assert word.lower() in b.text.lower() and word.lower() in a.text.lower()
             assert b.prompt_tokens == a.prompt_tokens
 
 

@@ -42,7 +42,9 @@ def chromium_executable() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright is started, its event loop counts as
+# running in this thread, and every later test's asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Browser]:
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
