@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from orchestrator.api.dashboard.form_errors import error_line
 from orchestrator.api.documents.schemas import DocumentIn
 from orchestrator.db.documents import DocumentInfo, DocumentStore, document_info
 from orchestrator.db.retrieval_models import ChunkRow, DocumentRow
@@ -99,5 +100,4 @@ def uploaded_document(filename: str, data: bytes, source: str) -> DocumentIn:
     try:
         return DocumentIn(source=source.strip() or name, text=read.text, metadata=metadata)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise InputError(error_line(exc)) from None

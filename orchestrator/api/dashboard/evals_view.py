@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from orchestrator.api.dashboard.form_errors import error_line
 from orchestrator.benchmarks import GENERIC
 from orchestrator.errors import SymoeError
 from orchestrator.eval.config import EvalConfig, workflow_stream_name
@@ -190,8 +191,7 @@ def _lines(path: Path) -> int:
 
 def _first(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return error_line(exc)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 

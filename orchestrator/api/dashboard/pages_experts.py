@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from orchestrator.api.admin.schemas import ExpertUpdate, RecruitmentStats
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.dashboard.auth import ActorDep, Viewer, ViewerDep
+from orchestrator.api.dashboard.form_errors import error_line
 from orchestrator.api.dashboard.routing_view import loads_per_expert
 from orchestrator.api.dashboard.snapshots import Snapshots
 from orchestrator.api.dashboard.templating import render
@@ -73,9 +74,7 @@ def _problem(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, ApiError):
         return exc.status, exc.message
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the expert"
-        return 400, f"{where}: {first['msg']}"
+        return 400, error_line(exc, "the expert")
     return 404, str(exc)
 
 

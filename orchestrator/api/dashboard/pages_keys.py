@@ -13,6 +13,7 @@ from orchestrator.api.admin.schemas import KeyCreate
 from orchestrator.api.admin.service import AdminService
 from orchestrator.api.auth.ratelimit import RateLimiter
 from orchestrator.api.dashboard.auth import ActorDep, Viewer, ViewerDep
+from orchestrator.api.dashboard.form_errors import error_line
 from orchestrator.api.dashboard.templating import render
 from orchestrator.api.errors import ApiError
 
@@ -52,9 +53,7 @@ def create_key(
     try:
         body = KeyCreate.model_validate({"name": name.strip(), "role": role})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        return _keys_page(request, who, 400, error=message)
+        return _keys_page(request, who, 400, error=error_line(exc))
     created = request.app.state.admin.create_key(body.name, body.role)
     return _keys_page(request, who, 201, created=created)
 

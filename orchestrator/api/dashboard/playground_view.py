@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from orchestrator.answering import AnsweringService
 from orchestrator.api.answers.schemas import AnswerRequest
 from orchestrator.api.answers.service import api_batch_options
+from orchestrator.api.dashboard.form_errors import first_error
 from orchestrator.api.dashboard.profiles_view import colour, ink
 from orchestrator.errors import InputError
 from orchestrator.plan import BatchOptions, Plan, Query
@@ -49,9 +50,8 @@ class PlaygroundForm:
         try:
             return AnswerRequest.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "request"
-            message = str(first["msg"]).removeprefix("Value error, ")
+            where, message = first_error(exc, "request")
+            message = message.removeprefix("Value error, ")
             raise InputError(f"{where}: {message}", where) from None
 
 
