@@ -38,6 +38,11 @@ def detect_format(question: str) -> AnswerFormat:
     return "letter" if {"A", "B"} <= letters else "free"
 
 
+def option_count(question: str) -> int:
+    """How many lettered options, (A) to (J), the question lists."""
+    return len(set(_OPTION.findall(question)))
+
+
 def truncate_at_next_item(text: str, stops: Iterable[str] = ()) -> str:
     """The text before the first of `stops` or of NEXT_ITEM_STOPS: what a model that was
     given those stop strings would have returned."""

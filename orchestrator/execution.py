@@ -142,6 +142,8 @@ class PlanExecutor:
                     answers=answers,
                     weights=plan.recruitment.weights,
                     conversation=plan.query.conversation,
+                    expected_accuracy=plan.recruitment.expected_accuracy,
+                    stacker=plan.stacker,
                 ),
                 completion,
             )

@@ -12,6 +12,7 @@ from orchestrator.answers import AnswerFormat
 from orchestrator.conversation import Conversation
 from orchestrator.overrides import CallOverrides
 from orchestrator.trace import Recruitment, RetrievalDecision, SkillTagging
+from skills.profiles import StackerWeights
 from workers.types import GenerationParams, Prompt
 
 
@@ -62,6 +63,8 @@ class Plan(BaseModel):
     recruitment: Recruitment
     pool: list[str]
     direct: DirectPrompt | None = None
+    # the profile set's fitted aggregation weights (`learned`); not part of a dumped plan
+    stacker: StackerWeights | None = Field(default=None, exclude=True, repr=False)
 
     @property
     def aggregation(self) -> str:

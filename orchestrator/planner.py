@@ -112,6 +112,12 @@ class Planner:
             queries, taggings, decisions, recruitments, strict=True
         ):
             recruitment.aggregation, recruitment.aggregator = policy.name, aggregator
+            if self.profile is not None and not recruitment.expected_accuracy:
+                # what logodds_vote weighs by, whichever recruiter drew the committee
+                expected = self.profile.expected_accuracy(tagging.skills)
+                recruitment.expected_accuracy = {
+                    m: round(expected[m], 6) for m in recruitment.drawn if m in expected
+                }
             plans.append(
                 Plan(
                     query=q,
@@ -120,6 +126,7 @@ class Planner:
                     retrieval=decision,
                     recruitment=recruitment,
                     pool=pool,
+                    stacker=self.profile.stacker if self.profile is not None else None,
                 )
             )
         return plans

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from orchestrator.aggregators.stacker_fit import (
+    ValidationAnswer,
+    ValidationQuestion,
+    fit_stacker,
+)
 from orchestrator.answers import extract
 from orchestrator.benchmarks import BenchItem, is_correct
 from orchestrator.prompts import aggregator_prompt, expert_prompt
@@ -13,9 +18,12 @@ from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
 from skills.aggregator_bench import CandidateAnswer, pick_aggregator, synthetic_items
 from skills.profiles import GradedAnswer, ProfileSet, build_profiles
+from skills.smoothing import choose_smoothing
 from workers.types import GenerationParams
 
 Progress = Callable[[str, int], None]  # (phase, items done in this step)
+# fewer validation questions than this: no `learned` weights (it falls back to logodds_vote)
+MIN_STACKER_QUESTIONS = 50
 
 
 def _chunks(items: list[BenchItem], size: int) -> list[list[BenchItem]]:
@@ -49,6 +57,7 @@ def build_profile_set(
 
     graded: list[GradedAnswer] = []
     candidates: dict[str, list[CandidateAnswer]] = {}
+    validation: dict[str, list[ValidationAnswer]] = {}
     for part in _chunks(items, chunk):
         requests = [
             StageRequest(
@@ -63,7 +72,11 @@ def build_profile_set(
         for result in stages.run_stage("experts", requests, params):
             item = by_id[result.request.key]
             text = result.completion.text if result.completion else ""
-            correct = is_correct(extract(text, item.fmt), item.answer, item.fmt)
+            extracted = extract(text, item.fmt)
+            correct = is_correct(extracted, item.answer, item.fmt)
+            validation.setdefault(item.id, []).append(
+                ValidationAnswer(expert=result.request.expert, text=text, extracted=extracted)
+            )
             graded.append(
                 GradedAnswer(
                     expert=result.request.expert,
@@ -78,6 +91,7 @@ def build_profile_set(
         report("experts", len(part))
 
     profiles, accuracy = build_profiles(graded)
+    smoothing, smoothing_cv = choose_smoothing(graded)
     profile = ProfileSet(
         name=name,
         benchmark=benchmark,
@@ -87,7 +101,12 @@ def build_profile_set(
         questions=len(items),
         experts=profiles,
         accuracy=accuracy,
+        smoothing=smoothing,
+        smoothing_cv=smoothing_cv,
     )
+    if len(items) >= MIN_STACKER_QUESTIONS and len(experts) > 1:
+        profile.stacker = fit_stacker(_validation_questions(items, validation))
+    report("fit", 1)
     _benchmark_aggregators(
         profile, items, candidates, aggregators, completion_experts, stages, params
     )
@@ -128,3 +147,23 @@ def _benchmark_aggregators(
     scores = {agg: right[agg] / len(bench) for agg in aggregators}
     profile.aggregator_scores["default"] = scores
     profile.aggregators["default"] = pick_aggregator(scores) or aggregators[0]
+
+
+def _validation_questions(
+    items: list[BenchItem], answers: dict[str, list[ValidationAnswer]]
+) -> list[ValidationQuestion]:
+    """Each question with its experts' answers; its gold is the first extracted answer the
+    grader accepts (so "1/2" and "0.5" are one candidate), else the reference answer."""
+    out = []
+    for item in items:
+        given = answers.get(item.id, [])
+        gold = next(
+            (
+                a.extracted
+                for a in given
+                if a.extracted is not None and is_correct(a.extracted, item.answer, item.fmt)
+            ),
+            item.answer,
+        )
+        out.append(ValidationQuestion(question_id=item.id, gold=gold, answers=given))
+    return out

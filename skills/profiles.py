@@ -24,6 +24,24 @@ class GradedAnswer(BaseModel):
     correct: bool
 
 
+class StackerWeights(BaseModel):
+    """The `learned` aggregator's fit: per expert, one weight per answer feature
+    (orchestrator/aggregators/answer_features.py names them), fitted on validation answers."""
+
+    features: list[str]
+    experts: dict[str, list[float]] = Field(default_factory=dict)
+    length_mean: dict[str, float] = Field(
+        default_factory=dict, description="mean log(1 + words) of each expert's answers"
+    )
+    l2: float = 0.0
+    cv_accuracy: float | None = Field(default=None, description="cross-validated, on validation")
+    questions: int = 0
+
+
+# Beta-prior strength when a set has none chosen by cross-validation (sets built before it)
+DEFAULT_SMOOTHING = 10.0
+
+
 class ProfileSet(BaseModel):
     name: str
     version: int = 1
@@ -39,6 +57,14 @@ class ProfileSet(BaseModel):
         default_factory=dict, description="task -> aggregator chosen by the aggregator benchmark"
     )
     aggregator_scores: dict[str, dict[str, float]] = Field(default_factory=dict)
+    smoothing: float = Field(
+        default=DEFAULT_SMOOTHING,
+        description="Beta-prior strength shrinking per-skill accuracy toward global accuracy",
+    )
+    smoothing_cv: dict[str, float] = Field(
+        default_factory=dict, description="strength -> held-out log-likelihood per answer"
+    )
+    stacker: StackerWeights | None = None
 
     @property
     def label(self) -> str:
@@ -57,6 +83,21 @@ class ProfileSet(BaseModel):
             seen = [scores[s].score for s in wanted if s in scores]
             if seen:
                 out[expert] = float(sum(seen))
+        return out
+
+    def expected_accuracy(self, skills: Iterable[str]) -> dict[str, float]:
+        """Per expert, its accuracy on the query's skills: per skill (right + a * global) /
+        (answered + a), a Beta prior of strength a = `smoothing` centred on its global
+        validation accuracy, averaged over the skills; no skill on record: the global one."""
+        wanted = list(dict.fromkeys(skills))
+        out: dict[str, float] = {}
+        for expert, scores in self.experts.items():
+            prior = self.accuracy.get(expert, 0.0)
+            seen = [scores[s] for s in wanted if s in scores]
+            if not seen:
+                out[expert] = prior
+                continue
+            out[expert] = sum(smoothed(sc, prior, self.smoothing) for sc in seen) / len(seen)
         return out
 
     def skills(self) -> list[str]:
@@ -96,3 +137,11 @@ def build_profiles(
         right[g.expert] = right.get(g.expert, 0) + int(g.correct)
     accuracy = {m: right[m] / total[m] for m in total}
     return experts, accuracy
+
+
+def smoothed(score: SkillScore, prior: float, strength: float) -> float:
+    """(right + strength * prior) / (answered + strength); right = (score + count) / 2."""
+    right = (score.score + score.count) / 2
+    if score.count + strength <= 0:
+        return prior
+    return (right + strength * prior) / (score.count + strength)

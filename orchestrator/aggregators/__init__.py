@@ -8,7 +8,9 @@ from orchestrator.aggregators.base import (
     AggregatorPolicy,
     ExpertAnswer,
 )
+from orchestrator.aggregators.learned import LearnedAggregator
 from orchestrator.aggregators.llm import LLMAggregator
+from orchestrator.aggregators.logodds import LogOddsVoteAggregator
 from orchestrator.aggregators.vote import VoteAggregator, WeightedVoteAggregator
 from orchestrator.errors import InputError
 from workers.registry import Registry
@@ -17,7 +19,16 @@ from workers.registry import Registry
 # An unknown name is an InputError: a request or the CLI names it.
 AGGREGATORS: Registry[AggregatorPolicy] = Registry(
     "aggregation",
-    {cls.name: cls for cls in (LLMAggregator, VoteAggregator, WeightedVoteAggregator)},
+    {
+        cls.name: cls
+        for cls in (
+            LLMAggregator,
+            VoteAggregator,
+            WeightedVoteAggregator,
+            LogOddsVoteAggregator,
+            LearnedAggregator,
+        )
+    },
     error=InputError,
 )
 

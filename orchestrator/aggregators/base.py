@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from orchestrator.answers import AnswerFormat
 from orchestrator.conversation import Conversation
+from skills.profiles import StackerWeights
 from workers.types import Prompt
 
 
@@ -24,6 +25,12 @@ class AggregationInput(BaseModel):
     weights: dict[str, float] = Field(default_factory=dict, description="recruitment weights")
     conversation: Conversation | None = Field(
         default=None, description="a chat's system prompt and earlier turns"
+    )
+    expected_accuracy: dict[str, float] = Field(
+        default_factory=dict, description="per expert, from the recruitment (logodds_vote)"
+    )
+    stacker: StackerWeights | None = Field(
+        default=None, description="the profile set's fitted weights (learned)"
     )
 
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from orchestrator.aggregators.base import AggregationInput, AggregationOutcome, AggregatorPolicy
+from collections.abc import Callable
+
+from orchestrator.aggregators.base import (
+    AggregationInput,
+    AggregationOutcome,
+    AggregatorPolicy,
+    ExpertAnswer,
+)
 
 
-def _tally(item: AggregationInput, weighted: bool) -> AggregationOutcome:
+def tally(item: AggregationInput, weight_of: Callable[[ExpertAnswer], float]) -> AggregationOutcome:
+    """The extracted answer with the highest summed weight of its votes."""
     scores: dict[str, float] = {}
     first_text: dict[str, str] = {}
     for ans in item.answers:
         if ans.extracted is None:
             continue
-        weight = item.weights.get(ans.expert, 0.0) if weighted else 1.0
+        weight = weight_of(ans)
         scores[ans.extracted] = scores.get(ans.extracted, 0.0) + weight
         first_text.setdefault(ans.extracted, ans.text)
     if not scores:
@@ -27,7 +35,7 @@ class VoteAggregator(AggregatorPolicy):
     name = "vote"
 
     def aggregate(self, item: AggregationInput, completion: bool) -> AggregationOutcome:
-        return _tally(item, weighted=False)
+        return tally(item, lambda a: 1.0)
 
 
 class WeightedVoteAggregator(AggregatorPolicy):
@@ -36,4 +44,4 @@ class WeightedVoteAggregator(AggregatorPolicy):
     name = "weighted_vote"
 
     def aggregate(self, item: AggregationInput, completion: bool) -> AggregationOutcome:
-        return _tally(item, weighted=True)
+        return tally(item, lambda a: item.weights.get(a.expert, 0.0))

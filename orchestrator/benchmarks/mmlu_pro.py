@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.benchmarks.base import BenchItem, Benchmark, SplitLoader, at, render_options
-from orchestrator.benchmarks.paper_splits import paper_splits
+from orchestrator.benchmarks.paper_splits import paper_split, paper_splits
 from orchestrator.errors import InputError
+from workers.backends.replay_index import normalise_question
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
@@ -46,5 +47,14 @@ def _full(split: str) -> SplitLoader:
     return load
 
 
-MMLU_PRO = Benchmark("mmlu_pro", paper_splits("MMLU_Pro", "letter"))
+def _outside_test(root: Path) -> list[BenchItem]:
+    """The full release's questions whose text is not one of the paper's test questions
+    (9,816 of 12,032): validation data for profiles, never the test split."""
+    test = {normalise_question(i.question) for i in paper_split("MMLU_Pro", "test", "letter")(root)}
+    return [i for i in _full("test")(root) if normalise_question(i.question) not in test]
+
+
+MMLU_PRO = Benchmark(
+    "mmlu_pro", {**paper_splits("MMLU_Pro", "letter"), "outside_test": _outside_test}
+)
 MMLU_PRO_FULL = Benchmark("mmlu_pro_full", {s: _full(s) for s in ("test", "validation")})

@@ -39,6 +39,7 @@ from orchestrator.eval.config import METHODS, EvalConfig, check_tagger, tagger_n
 from orchestrator.eval.metrics import compute_metrics
 from orchestrator.eval.report import write_report
 from orchestrator.eval.runner import EvalRun
+from orchestrator.recruiters import RECRUITERS
 from orchestrator.retrieval import check_retrieval, retrieval_choices
 
 app = typer.Typer(help="Evaluate symoe and baselines on benchmarks.", no_args_is_help=True)
@@ -91,6 +92,11 @@ def run(
         help=f"{choices(tagger_names())} (category: the item's subject)",
         callback=names_of(check_tagger),
     ),
+    recruiter: str = typer.Option(
+        "symbolic",
+        help=f"symoe's recruiter: {choices(RECRUITERS.names())}",
+        callback=names_of(RECRUITERS.check),
+    ),
     aggregation: str = typer.Option(
         "vote",
         help=f"symoe's aggregation: {choices(AGGREGATORS.names())}",
@@ -134,6 +140,7 @@ def run(
             profile_file=str(profile) if profile else None,
             tagger=tagger,
             aggregation=aggregation,
+            recruiter=recruiter,
             dynamic_k=dynamic_k,
             min_share=min_share,
             max_tokens=max_tokens,

@@ -64,7 +64,7 @@ def build(
             return dep.registry.get(expert).generation_params(budget)
 
         stages = dep.new_stages()
-        total = len(items) * 2 + 1
+        total = len(items) * 2 + 2  # tag, experts, fit, aggregators
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

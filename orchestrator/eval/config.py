@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from orchestrator.aggregators import AGGREGATORS
 from orchestrator.benchmarks import GENERIC, is_generic_file
 from orchestrator.errors import ConfigError, InputError
-from orchestrator.recruiters import Recruiter
+from orchestrator.recruiters import RECRUITERS, Recruiter
 from orchestrator.retrieval import check_retrieval
 from orchestrator.taggers import TAGGERS
 from workers.registry import Registry
@@ -73,6 +73,7 @@ class EvalConfig(BaseModel):
     profile_split: str | None = Field(default="train", description="validation split for profiles")
     profile_file: str | None = None
     tagger: str = "embedding"
+    recruiter: str = "symbolic"
     aggregation: str = "vote"
     dynamic_k: float | None = None
     min_share: float | None = None
@@ -102,6 +103,14 @@ class EvalConfig(BaseModel):
     @classmethod
     def _known_tagger(cls, value: str) -> str:
         return check_tagger(value)
+
+    @field_validator("recruiter")
+    @classmethod
+    def _known_recruiter(cls, value: str) -> str:
+        try:
+            return RECRUITERS.check(value)
+        except ConfigError as exc:
+            raise InputError(str(exc)) from None
 
     @field_validator("aggregation")
     @classmethod
@@ -137,6 +146,7 @@ class EvalConfig(BaseModel):
         # a field added later is left out while unset, so runs made before it still resume
         unset_later = {"retrieval"} if self.retrieval is None else set()
         unset_later |= set() if self.workflows else {"workflows"}
+        unset_later |= {"recruiter"} if self.recruiter == "symbolic" else set()
         config = self.model_dump(exclude=unset_later)
         return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 

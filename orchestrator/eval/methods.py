@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from orchestrator.eval.config import METHODS, EvalConfig, Method
 from orchestrator.recruiters import (
+    RECRUITERS,
     FixedRecruiter,
     RandomRecruiter,
     RecruiterOptions,
-    SymbolicRecruiter,
 )
 from skills.profiles import ProfileSet
 
@@ -53,8 +53,14 @@ def _fixed(
 
 def symoe(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:
     options = RecruiterOptions(dynamic_k=config.dynamic_k, min_share=config.min_share)
-    recruiter = SymbolicRecruiter(profile, seed, options)
-    return Method(name="symoe", recruiter=recruiter, aggregation=config.aggregation, k=config.k)
+    recruiter = RECRUITERS.create(config.recruiter, profile, seed, options)
+    return Method(
+        name="symoe",
+        recruiter=recruiter,
+        aggregation=config.aggregation,
+        k=config.k,
+        deterministic=recruiter.deterministic,
+    )
 
 
 def random_k(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed: int) -> Method:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from orchestrator.errors import ConfigError
 from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.recruiters.fixed import FixedRecruiter, RandomRecruiter
+from orchestrator.recruiters.ranked import RankedRecruiter
 from orchestrator.recruiters.symbolic import SymbolicRecruiter
 from workers.registry import Registry
 
 # name (SYMOE_RECRUITER) -> class taking (profile set, seed, RecruiterOptions)
 RECRUITERS: Registry[Recruiter] = Registry(
-    "recruiter", {SymbolicRecruiter.name: SymbolicRecruiter}, error=ConfigError
+    "recruiter",
+    {cls.name: cls for cls in (SymbolicRecruiter, RankedRecruiter)},
+    error=ConfigError,
 )
 # Baselines for evaluation, built the same way; not selectable as the serving recruiter.
 BASELINE_RECRUITERS: Registry[Recruiter] = Registry(
@@ -24,6 +27,7 @@ __all__ = [
     "RECRUITERS",
     "FixedRecruiter",
     "RandomRecruiter",
+    "RankedRecruiter",
     "RecruitRequest",
     "Recruiter",
     "RecruiterOptions",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,8 @@ class RecruiterOptions(BaseModel):
 
 class Recruiter(ABC):
     name: str = ""
+    # the same committee whatever the seed: evaluation computes it once, not per seed
+    deterministic: ClassVar[bool] = False
 
     def __init__(
         self, profile: ProfileSet | None, seed: int = 0, options: RecruiterOptions | None = None
