@@ -14,17 +14,17 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+# re-exported: the report and the dashboard import it from here
+from orchestrator.eval.metrics import is_upper_bound as is_upper_bound
+from orchestrator.eval.metrics import pareto_front
+
 Grid = np.ndarray[Any, np.dtype[np.float64]]
 
 TOP_EXPERTS = 12  # experts_per_category keeps these apart; the rest are summed as "other"
 _DPI = 130
 _BAR = "#4c72b0"
 _BOUND = "#c9c9c9"
-
-
-def is_upper_bound(name: str, method: dict[str, Any]) -> bool:
-    """The oracle (or any method labelled an upper bound) is not a real contender."""
-    return name == "oracle" or "upper bound" in str(method.get("label", "")).lower()
+_FRONT = "#dd8452"
 
 
 def categories(methods: dict[str, dict[str, Any]]) -> list[str]:
@@ -75,6 +75,51 @@ def plot_accuracy(methods: dict[str, dict[str, Any]], path: Path, subtitle: str 
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.set_title("Accuracy per method" + (f": {subtitle}" if subtitle else ""))
+    fig.savefig(path)
+    return path
+
+
+def plot_accuracy_vs_cost(
+    methods: dict[str, dict[str, Any]], path: Path, pareto: list[str] | None = None
+) -> Path | None:
+    """Accuracy (%) against expert calls per question, one labelled point per method, the
+    Pareto front (`pareto`, else computed) as a step line: at each cost, the best accuracy
+    reached for no more. Upper bounds in grey, never on the front. None if no method has a
+    call count (metrics written before it was counted)."""
+    names = [n for n, m in methods.items() if m.get("expert_calls_per_question") is not None]
+    if not names:
+        return None
+    front = pareto_front(methods) if pareto is None else [n for n in pareto if n in names]
+    front = [n for n in front if not is_upper_bound(n, methods[n])]
+    fig = Figure(figsize=(7.0, 4.8), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for name in names:
+        m = methods[name]
+        x, y = float(m["expert_calls_per_question"]), 100 * float(m.get("accuracy_mean") or 0.0)
+        bound, on_front = is_upper_bound(name, m), name in front
+        color = _BOUND if bound else _FRONT if on_front else _BAR
+        ax.errorbar(x, y, yerr=100 * float(m.get("accuracy_std") or 0.0), fmt="D" if on_front
+                    else "o", color=color, markeredgecolor="#333333", markersize=7, capsize=3,
+                    elinewidth=0.8, zorder=3)  # fmt: skip
+        ax.annotate(f"{name} (upper bound)" if bound else name, (x, y), xytext=(6, 5),
+                    textcoords="offset points", fontsize=8,
+                    color="#777777" if bound else "black")  # fmt: skip
+    if front:
+        xs = [float(methods[n]["expert_calls_per_question"]) for n in front]
+        ys = [100 * float(methods[n].get("accuracy_mean") or 0.0) for n in front]
+        order = sorted(range(len(front)), key=lambda i: (xs[i], ys[i]))
+        ax.step([xs[i] for i in order], [ys[i] for i in order], where="post", color=_FRONT,
+                linewidth=1.5, zorder=2, label="Pareto front")  # fmt: skip
+        ax.legend(loc="lower right", fontsize=8)
+    top = max(100 * float(methods[n].get("accuracy_mean") or 0.0) for n in names)
+    ax.set_ylim(0, min(105.0, top * 1.15 + 5))
+    ax.set_xlim(left=0, right=max(float(methods[n]["expert_calls_per_question"])
+                                  for n in names) * 1.2 + 0.5)  # fmt: skip
+    ax.set_xlabel("expert calls per question (mean over items and seeds)")
+    ax.set_ylabel("accuracy (%), mean ± std over seeds")
+    ax.grid(alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.set_title("Accuracy versus cost")
     fig.savefig(path)
     return path
 

@@ -11,16 +11,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from orchestrator.eval.metrics import pareto_front
 from orchestrator.eval.plots import (
     categories,
     is_upper_bound,
     plot_accuracy,
     plot_accuracy_per_category,
+    plot_accuracy_vs_cost,
     plot_experts_per_category,
     recruiting_methods,
 )
 
 _STAGES = ("tag", "experts", "aggregate")
+_COST_PLOT = "accuracy_vs_cost.png"  # shown in its own section, not under Plots
 
 
 def write_report(out_dir: Path, metrics: dict[str, Any]) -> list[Path]:
@@ -37,6 +40,9 @@ def write_report(out_dir: Path, metrics: dict[str, Any]) -> list[Path]:
     experts = plot_experts_per_category(methods, plots / "experts_per_category.png")
     if experts is not None:
         written.append(experts)
+    cost = plot_accuracy_vs_cost(methods, plots / _COST_PLOT, metrics.get("pareto"))
+    if cost is not None:
+        written.append(cost)
     report = out_dir / "report.md"
     report.write_text(render_markdown(metrics, [p.relative_to(out_dir) for p in written]))
     return [report, *written]
@@ -73,10 +79,13 @@ def render_markdown(metrics: dict[str, Any], plots: list[Path] | None = None) ->
     if categories(methods):
         lines += ["## Accuracy per category (%)", "", *_category_table(methods), ""]
         lines += ["Bold: the best method of the category, upper bounds left out.", ""]
+    cost_plot = next((p for p in plots or [] if p.name == _COST_PLOT), None)
+    lines += _cost_section(metrics, cost_plot)
     lines += _experts_section(methods)
-    if plots:
+    shown = [p for p in plots or [] if p != cost_plot]
+    if shown:
         lines += ["## Plots", ""]
-        for p in plots:
+        for p in shown:
             lines += [f"![{p.stem.replace('_', ' ')}]({p.as_posix()})", ""]
     lines += ["## Config", "", "```json", json.dumps(config, indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
@@ -133,6 +142,48 @@ def _category_table(methods: dict[str, dict[str, Any]]) -> list[str]:
             cells.append(f"**{cell}**" if bold else cell)
         rows.append(_row([cat, *cells]))
     return rows
+
+
+def _cost_section(metrics: dict[str, Any], plot: Path | None = None) -> list[str]:
+    """Accuracy beside the two explicit costs, with the Pareto front marked; nothing for
+    metrics written before expert calls were counted."""
+    methods: dict[str, dict[str, Any]] = metrics.get("methods", {})
+    if all(m.get("expert_calls_per_question") is None for m in methods.values()):
+        return []
+    front = metrics.get("pareto")
+    front = pareto_front(methods) if front is None else front
+    header = ["Method", "Accuracy (%)", "Expert calls / question", "Models / batch", "Pareto"]
+    lines = ["## Accuracy versus cost", "", _row(header), _row(["---"] + ["---:"] * 3 + [":---:"])]
+    for name, m in methods.items():
+        calls = m.get("expert_calls_per_question")
+        per_batch = m.get("models_per_batch")
+        lines.append(
+            _row([
+                f"{name} †" if is_upper_bound(name, m) else name,
+                _pct(m.get("accuracy_mean")),
+                "-" if calls is None else _num(calls, 2),
+                "-" if per_batch is None else _num(per_batch, 1)
+                + ("" if m.get("models_per_batch_basis") == "loads" else "*"),
+                "✓" if name in front and not is_upper_bound(name, m) else "",
+            ])
+        )  # fmt: skip
+    chunk = metrics.get("chunk")
+    batch = f"batch of {chunk} items" if chunk else "batch"
+    uncounted = any(m.get("expert_calls_per_question") is None for m in methods.values())
+    lines += [
+        "",
+        "Expert calls / question: expert-stage calls per item, mean over items and seeds"
+        + ("; - where not counted (a stream not run, or a workflow: its rows list each "
+           "expert once)" if uncounted else "")
+        + f". Models / batch: models the experts stage loaded per {batch}, mean over seeds; "
+        "* marks the distinct experts drawn per run instead (the batch size unknown, or a "
+        "workflow). ✓: on the Pareto front, no other method as accurate for no more expert "
+        "calls and better on one of the two (upper bounds left out).",
+        "",
+    ]  # fmt: skip
+    if plot is not None:
+        lines += [f"![accuracy versus cost]({plot.as_posix()})", ""]
+    return lines
 
 
 def _experts_section(methods: dict[str, dict[str, Any]]) -> list[str]:
