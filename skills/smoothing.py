@@ -20,26 +20,28 @@ def fold_of(question_id: str, folds: int) -> int:
 
 
 def held_out_log_likelihood(
-    graded: Sequence[GradedAnswer], strength: float, folds: int = 5
-) -> float:
-    """Mean log-likelihood of each held-out answer's correctness under the accuracy its
-    expert's profile (built on the other folds) expects for that question's skills."""
-    total, n = 0.0, 0
+    graded: Sequence[GradedAnswer], strengths: Sequence[float], folds: int = 5
+) -> dict[float, float]:
+    """Per strength, the mean log-likelihood of each held-out answer's correctness under the
+    accuracy its expert's profile (built on the other folds) expects for its skills."""
+    total = dict.fromkeys(strengths, 0.0)
+    n = 0
     for fold in range(folds):
         train = [g for g in graded if fold_of(g.question_id, folds) != fold]
         test = [g for g in graded if fold_of(g.question_id, folds) == fold]
         if not train or not test:
             continue
-        profiles, accuracy = build_profiles(train)
+        profiles, accuracy = build_profiles(train)  # once per fold, for every strength
         for g in test:
             prior = accuracy.get(g.expert, 0.5)
             scores = profiles.get(g.expert, {})
             seen = [scores[s] for s in dict.fromkeys(g.skills) if s in scores]
-            p = sum(smoothed(s, prior, strength) for s in seen) / len(seen) if seen else prior
-            p = min(max(p, _CLIP), 1 - _CLIP)
-            total += math.log(p if g.correct else 1 - p)
             n += 1
-    return total / n if n else float("-inf")
+            for strength in strengths:
+                p = sum(smoothed(s, prior, strength) for s in seen) / len(seen) if seen else prior
+                p = min(max(p, _CLIP), 1 - _CLIP)
+                total[strength] += math.log(p if g.correct else 1 - p)
+    return {s: (v / n if n else float("-inf")) for s, v in total.items()}
 
 
 def choose_smoothing(
@@ -47,6 +49,6 @@ def choose_smoothing(
 ) -> tuple[float, dict[str, float]]:
     """The strength with the best held-out log-likelihood (ties: the stronger prior), and
     every candidate's score (keyed by its repr, for the profile set's JSON)."""
-    scores = {s: held_out_log_likelihood(graded, s, folds) for s in strengths}
+    scores = held_out_log_likelihood(graded, strengths, folds)
     best = max(strengths, key=lambda s: (round(scores[s], 9), s))
     return best, {f"{s:g}": round(v, 6) for s, v in scores.items()}

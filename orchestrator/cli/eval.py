@@ -182,7 +182,7 @@ def run(
             except BaseException:
                 dep.stores.eval_runs.finish_eval_run(run_id, {}, status="failed")
                 raise
-        metrics = compute_metrics(out, config, len(ev.items), ev.pool)
+        metrics = compute_metrics(out, config, len(ev.items), ev.pool, chunk=chunk)
         metrics["seconds"] = time.perf_counter() - started
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
         written = write_report(out, metrics)

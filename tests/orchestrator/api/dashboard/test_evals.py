@@ -89,7 +89,12 @@ def test_a_run_shows_its_metrics_plots_and_report(admin: TestClient, runs: Path)
     )
     assert "4 items, seeds 0, 1" in page.text
     plots = re.findall(r'<img src="(/admin/evals/worse/plots/[^"]+)"', page.text)
-    names = ("accuracy.png", "accuracy_per_category.png", "experts_per_category.png")
+    names = (
+        "accuracy.png",
+        "accuracy_per_category.png",
+        "accuracy_vs_cost.png",
+        "experts_per_category.png",
+    )
     assert plots == [f"/admin/evals/worse/plots/{n}" for n in names]
     image = admin.get(plots[0])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
