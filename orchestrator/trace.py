@@ -50,6 +50,10 @@ class Recruitment(BaseModel):
     global_competence: dict[str, float] = Field(default_factory=dict)
     local_suitability: dict[str, float] = Field(default_factory=dict)
     weights: dict[str, float] = Field(default_factory=dict, description="normalised draw weights")
+    expected_accuracy: dict[str, float] = Field(
+        default_factory=dict,
+        description="per expert, its smoothed validation accuracy on the query's skills",
+    )
     drawn: list[str] = Field(
         default_factory=list, description="experts in draw order, repeats kept"
     )
