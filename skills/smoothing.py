@@ -7,7 +7,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 
-from skills.profiles import GradedAnswer, build_profiles, smoothed
+from skills.profiles import DEFAULT_SMOOTHING, GradedAnswer, build_profiles, smoothed
 
 # candidate strengths: 0 is the raw per-skill accuracy, a very large one the global accuracy
 STRENGTHS: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e6)
@@ -41,7 +41,8 @@ def held_out_log_likelihood(
                 p = sum(smoothed(s, prior, strength) for s in seen) / len(seen) if seen else prior
                 p = min(max(p, _CLIP), 1 - _CLIP)
                 total[strength] += math.log(p if g.correct else 1 - p)
-    return {s: (v / n if n else float("-inf")) for s, v in total.items()}
+    # no fold had both sides (a handful of questions): nothing to compare, no scores
+    return {s: v / n for s, v in total.items()} if n else {}
 
 
 def choose_smoothing(
@@ -50,5 +51,7 @@ def choose_smoothing(
     """The strength with the best held-out log-likelihood (ties: the stronger prior), and
     every candidate's score (keyed by its repr, for the profile set's JSON)."""
     scores = held_out_log_likelihood(graded, strengths, folds)
+    if not scores:
+        return DEFAULT_SMOOTHING, {}
     best = max(strengths, key=lambda s: (round(scores[s], 9), s))
     return best, {f"{s:g}": round(v, 6) for s, v in scores.items()}

@@ -21,6 +21,11 @@ class LearnedAggregator(AggregatorPolicy):
             outcome.notes.insert(0, "the profile set has no fitted weights: logodds_vote")
             return outcome
         unknown = sorted({a.expert for a in item.answers} - set(stacker.experts))
+        known = [a for a in item.answers if a.expert in stacker.experts]
+        if not known:
+            outcome = LogOddsVoteAggregator().aggregate(item, completion)
+            outcome.notes.insert(0, "no answering expert has fitted weights: logodds_vote")
+            return outcome
 
         def weight(expert: str, text: str) -> float:
             w = stacker.experts.get(expert)
@@ -29,7 +34,10 @@ class LearnedAggregator(AggregatorPolicy):
             feats = answer_features(text, stacker.length_mean.get(expert, 0.0))
             return sum(x * y for x, y in zip(w, feats, strict=True))
 
-        outcome = tally(item, lambda a: weight(a.expert, a.text))
+        # an expert without weights is left out: its vote must not even create a candidate
+        outcome = tally(
+            item.model_copy(update={"answers": known}), lambda a: weight(a.expert, a.text)
+        )
         if unknown:
             outcome.notes.append(f"no fitted weights, vote ignored: {', '.join(unknown)}")
         return outcome

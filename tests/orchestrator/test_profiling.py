@@ -128,6 +128,7 @@ def test_chunks_report_progress_and_each_model_loads_once() -> None:
         ("tag", 1),
         ("experts", 2),
         ("experts", 1),
+        ("fit", 1),
         ("aggregators", 1),
     ]
     assert [t.stage for t in stages.timings] == ["experts", "experts", "aggregate"]

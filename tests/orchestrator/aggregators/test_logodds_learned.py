@@ -247,15 +247,10 @@ def test_without_a_stacker_learned_is_logodds_vote() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unknown expert's 'ignored' vote still creates its candidate at score 0, which "
-    "beats a candidate whose known voters sum below 0 (fitted vote weights can be negative)",
-)
 def test_an_ignored_vote_never_decides_the_answer() -> None:
     # fit_stacker gives an expert that is usually wrong a negative vote weight
     stacker = StackerWeights(features=list(FEATURES), experts={"weak": [-0.4, 0, 0, 0, 0]})
     answers = [("weak", "The answer is (A).", "A"), ("stranger", "The answer is (B).", "B")]
     outcome = LearnedAggregator().aggregate(_input(answers, stacker=stacker), False)
     assert outcome.notes[-1] == "no fitted weights, vote ignored: stranger"
-    assert outcome.extracted == "A"  # got: B, the ignored expert's answer
+    assert outcome.extracted == "A"

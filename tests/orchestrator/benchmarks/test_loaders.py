@@ -22,6 +22,7 @@ ROOT = shared_data_dir() / "benchmarks"
 SPLITS = [
     ("mmlu_pro", "train", 350, "letter"),
     ("mmlu_pro", "test", 2100, "letter"),
+    ("mmlu_pro", "outside_test", 9816, "letter"),
     ("mmlu_pro_full", "test", 12032, "letter"),
     ("mmlu_pro_full", "validation", 70, "letter"),
     ("gpqa", "train", 249, "letter"),
