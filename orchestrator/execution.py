@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from orchestrator.aggregators import AggregationInput, AggregatorPolicy, ExpertAnswer
+from orchestrator.cascade import aggregation_input, ask_in_cascade, cascade_note
 from orchestrator.experts import ExpertRegistry
 from orchestrator.plan import BatchOptions, Plan
 from orchestrator.prompts import expert_prompt
@@ -57,6 +58,12 @@ class PlanExecutor:
         sink = stream if on_answer_text is not None else None
         items = self.ask_experts(plans, options, stages, sink if direct else None)
         build.stage_items("experts", items)
+        if options.cascade and not direct:
+            for plan in plans:
+                calls = sum(1 for i in items if i.request.key == plan.query.id)
+                note = cascade_note(plan, calls)
+                if note:
+                    build.notes(plan.query.id, [note])
         if options.replace_failed:
             build.stage_items("experts", self.replace_failed(plans, items, options, stages, build))
         self.aggregate(plans, options, stages, build, None if direct else sink)
@@ -77,13 +84,17 @@ class PlanExecutor:
         stages: StageExecutor,
         on_text: Callable[[StageRequest, str], None] | None = None,
     ) -> list[StageItem]:
-        """Every drawn slot of every plan, as one `experts` stage."""
+        """Every drawn slot of every plan, as one `experts` stage; with `cascade`, in rounds
+        until each plan's answer is settled (cascade.py)."""
+        params = self._expert_params(plans, options)
+        if options.cascade and all(p.direct is None for p in plans):
+            return ask_in_cascade(plans, self.aggregators, self._expert_request, stages, params)
         requests = [
             self._expert_request(plan, slot, name)
             for plan in plans
             for slot, name in enumerate(plan.recruitment.drawn)
         ]
-        return stages.run_stage("experts", requests, self._expert_params(plans, options), on_text)
+        return stages.run_stage("experts", requests, params, on_text)
 
     def replace_failed(
         self,
@@ -136,16 +147,7 @@ class PlanExecutor:
             agg = plan.aggregator
             completion = agg is not None and self.registry.get(agg).chat_format == "completion"
             outcome = self.aggregators[plan.aggregation].aggregate(
-                AggregationInput(
-                    question=plan.query.text,
-                    fmt=plan.fmt,
-                    answers=answers,
-                    weights=plan.recruitment.weights,
-                    conversation=plan.query.conversation,
-                    expected_accuracy=plan.recruitment.expected_accuracy,
-                    stacker=plan.stacker,
-                ),
-                completion,
+                aggregation_input(plan, answers), completion
             )
             build.notes(trace.query_id, outcome.notes)
             if outcome.prompt is not None and agg is not None:

@@ -42,6 +42,10 @@ class BatchOptions(BaseModel):
     replace_failed: bool = Field(
         default=True, description="re-ask a failed expert's slot of another candidate"
     )
+    cascade: bool = Field(
+        default=False,
+        description="ask the recruited experts in order and stop once the answer is settled",
+    )
     overrides: CallOverrides = Field(default_factory=CallOverrides)
 
 

@@ -105,7 +105,7 @@ def build_profile_set(
         smoothing_cv=smoothing_cv,
     )
     if len(items) >= MIN_STACKER_QUESTIONS and len(experts) > 1:
-        profile.stacker = fit_stacker(_validation_questions(items, validation))
+        profile.stacker = fit_stacker(_validation_questions(items, validation, skills))
     report("fit", 1)
     _benchmark_aggregators(
         profile, items, candidates, aggregators, completion_experts, stages, params
@@ -150,7 +150,9 @@ def _benchmark_aggregators(
 
 
 def _validation_questions(
-    items: list[BenchItem], answers: dict[str, list[ValidationAnswer]]
+    items: list[BenchItem],
+    answers: dict[str, list[ValidationAnswer]],
+    skills: dict[str, list[str]],
 ) -> list[ValidationQuestion]:
     """Each question with its experts' answers; its gold is the first extracted answer the
     grader accepts (so "1/2" and "0.5" are one candidate), else the reference answer."""
@@ -165,5 +167,9 @@ def _validation_questions(
             ),
             item.answer,
         )
-        out.append(ValidationQuestion(question_id=item.id, gold=gold, answers=given))
+        out.append(
+            ValidationQuestion(
+                question_id=item.id, gold=gold, answers=given, skills=skills.get(item.id, [])
+            )
+        )
     return out

@@ -30,11 +30,19 @@ class StackerWeights(BaseModel):
 
     features: list[str]
     experts: dict[str, list[float]] = Field(default_factory=dict)
+    skill_votes: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="per expert and skill, a vote weight shared over the query's skills "
+        "(empty when cross-validation preferred none)",
+    )
     length_mean: dict[str, float] = Field(
         default_factory=dict, description="mean log(1 + words) of each expert's answers"
     )
     l2: float = 0.0
     cv_accuracy: float | None = Field(default=None, description="cross-validated, on validation")
+    cv: dict[str, float] = Field(
+        default_factory=dict, description="every candidate setting's cross-validated accuracy"
+    )
     questions: int = 0
 
 

@@ -27,6 +27,9 @@ HEDGES: tuple[str, ...] = (
     "but ",
 )
 _MAX_HEDGES = 5
+# log-length deviations are clipped to +-3 (a factor of 20 in words), so one answer's weight
+# is bounded and a cascade can tell when the answers still to come cannot change the result
+LENGTH_CLIP = 3.0
 
 
 def log_length(text: str) -> float:
@@ -34,14 +37,15 @@ def log_length(text: str) -> float:
 
 
 def answer_features(text: str, length_mean: float) -> list[float]:
-    """One value per FEATURES name: 1 (the vote itself), log length less the expert's mean,
+    """One value per FEATURES name: 1 (the vote itself), log length less the expert's mean
+    (clipped to +-LENGTH_CLIP),
     several different "answer is" answers, no "answer is" at all, hedging words (0..1)."""
     said = {m.upper().strip(".") for m in _ANSWER_PHRASE.findall(text)}
     low = text.lower()
     hedges = min(sum(low.count(h) for h in HEDGES), _MAX_HEDGES) / _MAX_HEDGES
     return [
         1.0,
-        log_length(text) - length_mean,
+        min(max(log_length(text) - length_mean, -LENGTH_CLIP), LENGTH_CLIP),
         1.0 if len(said) > 1 else 0.0,
         0.0 if said else 1.0,
         hedges,

@@ -29,6 +29,7 @@ class AggregationInput(BaseModel):
     expected_accuracy: dict[str, float] = Field(
         default_factory=dict, description="per expert, from the recruitment (logodds_vote)"
     )
+    skills: list[str] = Field(default_factory=list, description="the query's skills")
     stacker: StackerWeights | None = Field(
         default=None, description="the profile set's fitted weights (learned)"
     )
@@ -50,3 +51,8 @@ class AggregatorPolicy(ABC):
     @abstractmethod
     def aggregate(self, item: AggregationInput, completion: bool) -> AggregationOutcome:
         """`completion` says whether the aggregator model is a base (completion) model."""
+
+    def settled(self, item: AggregationInput, remaining: list[str]) -> bool:
+        """Whether no answers of the `remaining` experts could change this policy's answer
+        to `item` (a cascade then stops asking). A policy that cannot tell: never."""
+        return False

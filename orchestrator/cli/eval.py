@@ -110,6 +110,10 @@ def run(
     profile: Path = typer.Option(None, help="use this profile set file instead of building one"),
     dynamic_k: float = typer.Option(None, min=0.01, max=1.0, help="symoe: top-p weight mass"),
     min_share: float = typer.Option(None, min=0.001, max=0.99, help="symoe: fold rare experts"),
+    cascade: bool = typer.Option(
+        False,
+        help="symoe: ask the recruited experts in order, stop once the answer is settled",
+    ),
     max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
     retrieval: str = typer.Option(
         None,
@@ -143,6 +147,7 @@ def run(
             recruiter=recruiter,
             dynamic_k=dynamic_k,
             min_share=min_share,
+            cascade=cascade,
             max_tokens=max_tokens,
             retrieval=retrieval,
             workflows=[w.strip() for w in workflows.split(",") if w.strip()],

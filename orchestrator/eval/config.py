@@ -30,6 +30,7 @@ class Method(BaseModel):
     deterministic: bool = False
     temperature: float | None = None
     label: str = ""
+    cascade: bool = False
 
 
 # name (--methods) -> function of (config, profile set, pool, seed) building the Method, in
@@ -77,6 +78,7 @@ class EvalConfig(BaseModel):
     aggregation: str = "vote"
     dynamic_k: float | None = None
     min_share: float | None = None
+    cascade: bool = False  # symoe: ask in recruitment order, stop when the answer is settled
     max_tokens: int | None = None
     # a gate's name, or auto (the configured gate); None: no retrieval, as before it existed
     retrieval: str | None = None
@@ -147,6 +149,7 @@ class EvalConfig(BaseModel):
         unset_later = {"retrieval"} if self.retrieval is None else set()
         unset_later |= set() if self.workflows else {"workflows"}
         unset_later |= {"recruiter"} if self.recruiter == "symbolic" else set()
+        unset_later |= set() if self.cascade else {"cascade"}
         config = self.model_dump(exclude=unset_later)
         return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 

@@ -60,6 +60,7 @@ def symoe(config: EvalConfig, profile: ProfileSet | None, pool: list[str], seed:
         aggregation=config.aggregation,
         k=config.k,
         deterministic=recruiter.deterministic,
+        cascade=config.cascade,
     )
 
 

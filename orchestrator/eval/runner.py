@@ -226,6 +226,7 @@ class EvalRun:
             expert_max_tokens=self.config.max_tokens,
             temperature=method.temperature,
             seed=seed,
+            cascade=method.cascade,
         )
         for start in range(0, len(todo), self.chunk):
             part = todo[start : start + self.chunk]

@@ -119,5 +119,6 @@ def prediction_row(method: Method, seed: int, item: BenchItem, trace: Trace) -> 
         "sources": [p.source for p in trace.retrieval.passages],
         "completion_tokens": trace.completion_tokens,
         "model_calls": len(trace.calls),
+        "expert_calls": len(expert_calls),
         **qa_scores(trace.extracted_answer, item),
     }
