@@ -5,6 +5,7 @@
 #   PART reference: profiles on the paper's train split (350 questions), the reference rows
 #   PART validation: profiles on the recorded questions outside the test split (9,816), the
 #        new recruiters and aggregators, the 22-model pool and the 7-8B pool
+#        (POOLS="22 7b" and TAGGERS="category embedding" by default; set either to run fewer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${1:-bench/results/replay}"
@@ -27,10 +28,10 @@ if [[ $part == all || $part == reference ]]; then
 fi
 
 if [[ $part == all || $part == validation ]]; then
-  for pool in 22 7b; do
+  for pool in ${POOLS:-22 7b}; do
     file=$pool22; [[ $pool == 7b ]] && file=$pool7b
     n=$(grep -c "^  - name:" "$file")
-    for tagger in category embedding; do
+    for tagger in ${TAGGERS:-category embedding}; do
       run="v$pool-$tagger"
       # baselines (top-k and best-single by accuracy on the same validation questions) and
       # the reference recruiter; this run builds the profile set the others reuse
@@ -38,6 +39,7 @@ if [[ $part == all || $part == validation ]]; then
         --aggregation vote
       reuse=(--experts-file "$file" --tagger "$tagger" --profile "$root/$run/profile.json")
       symoe "$run-learned" "${reuse[@]}" --recruiter ranked --aggregation learned --k "$n" --methods symoe
+      symoe "$run-learned-cascade" "${reuse[@]}" --recruiter ranked --aggregation learned --k "$n" --cascade --methods symoe
       symoe "$run-ranked-logodds" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --methods symoe
       symoe "$run-ranked-logodds5" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --k 5 --methods symoe
       symoe "$run-ranked-vote" "${reuse[@]}" --recruiter ranked --aggregation vote --methods symoe

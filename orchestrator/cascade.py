@@ -43,6 +43,9 @@ def ask_in_cascade(
 ) -> list[StageItem]:
     """Every stage item of every round, in order."""
     asked = dict.fromkeys((p.query.id for p in plans), 0)
+    # a failed slot is re-asked of another expert after the cascade (replace_failed), an
+    # answer `settled` could not allow for: such a plan asks all its experts
+    failed: set[str] = set()
     answers: dict[str, list[ExpertAnswer]] = {p.query.id: [] for p in plans}
     active = [p for p in plans if p.recruitment.drawn]
     items: list[StageItem] = []
@@ -51,13 +54,19 @@ def ask_in_cascade(
         requests: list[StageRequest] = []
         for plan in active:
             start = asked[plan.query.id]
-            names = plan.recruitment.drawn[start : start + size]
+            # a policy that can never settle (an LLM aggregator), or a plan with a failed slot,
+            # asks everyone left at once
+            settles = can_settle(policies[plan.aggregation]) and plan.query.id not in failed
+            step = size if settles else len(plan.recruitment.drawn)
+            names = plan.recruitment.drawn[start : start + step]
             requests.extend(request_for(plan, slot, n) for slot, n in enumerate(names, start))
             asked[plan.query.id] = start + len(names)
         by_id = {p.query.id: p for p in active}
         for item in stages.run_stage("experts", requests, params):
             items.append(item)
-            if item.completion is not None:
+            if item.completion is None:
+                failed.add(item.request.key)
+            else:
                 plan = by_id[item.request.key]
                 text = item.completion.text
                 answers[plan.query.id].append(
@@ -70,11 +79,19 @@ def ask_in_cascade(
             remaining = plan.recruitment.drawn[asked[plan.query.id] :]
             if not remaining:
                 continue
+            if plan.query.id in failed:
+                still.append(plan)
+                continue
             policy = policies[plan.aggregation]
             if not policy.settled(aggregation_input(plan, answers[plan.query.id]), remaining):
                 still.append(plan)
         active, size = still, 1
     return items
+
+
+def can_settle(policy: AggregatorPolicy) -> bool:
+    """Whether the policy overrides `settled` (the base class never settles)."""
+    return type(policy).settled is not AggregatorPolicy.settled
 
 
 def cascade_note(plan: Plan, calls: int) -> str | None:

@@ -246,11 +246,6 @@ def test_cascade_note() -> None:
     assert cascade_note(plan, 3) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settled() leaves out the replacement of a failed slot (replace_failed runs after "
-    "the cascade), so with a failure the cascade can answer other than the whole committee",
-)
 def test_a_replaced_failure_does_not_change_what_the_cascade_answers() -> None:
     # weighted_vote, weights a1 0.4, b2 0.3, b1 0.2, broken 0.1; b2 is in the pool, not drawn.
     # Whole committee: a1 A 0.4, broken fails, b1 B 0.2, and broken's slot 1 goes to the
