@@ -28,6 +28,7 @@ class RequestedOptions(BaseModel):
     )
     max_tokens: int | None = Field(default=None, ge=1, description="per expert call")
     max_experts: int | None = Field(default=None, ge=1, description="cap on k")
+    cascade: bool | None = Field(default=None, description="stop once the answer is settled")
 
 
 class Budgets(BaseModel):
@@ -69,6 +70,7 @@ def batch_options(
         ),
         expert_max_tokens=max_tokens,
         aggregator_max_tokens=aggregator_max_tokens,
+        cascade=settings.cascade if requested.cascade is None else requested.cascade,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from orchestrator.aggregators import AggregatorPolicy
+from orchestrator.aggregators import AggregatorPolicy, resolve_aggregation
 from orchestrator.answers import detect_format
 from orchestrator.errors import InputError
 from orchestrator.experts import ExpertRegistry
@@ -105,7 +105,7 @@ class Planner:
                 for q, t in zip(queries, taggings, strict=True)
             ]
         )
-        policy = self.aggregators[options.aggregation]
+        policy = self.aggregators[self.aggregation_for(options)]
         aggregator = self.choose_aggregator(options) if policy.uses_model else None
         plans = []
         for q, tagging, decision, recruitment in zip(
@@ -180,6 +180,10 @@ class Planner:
             for i, h in enumerate(hits, start=1)
         ]
         decision.passage_tokens = sum(h.chunk.tokens for h in hits)
+
+    def aggregation_for(self, options: BatchOptions) -> str:
+        """The policy that answers: the option's, with `auto` resolved for this profile set."""
+        return resolve_aggregation(options.aggregation, self.profile)
 
     def _gate(self, options: BatchOptions) -> RetrievalGate:
         """The configured gate, or the one a request names: built once per planner (a

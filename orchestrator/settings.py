@@ -29,8 +29,11 @@ _ENV = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
 log = logging.getLogger(__name__)
 
 # SYMOE_ variables that are not settings, so no warning: compose.yaml's own interpolation
-# variables, and any SYMOE_TEST_* variable (the tests', e.g. SYMOE_TEST_POSTGRES_URL).
-NOT_SETTINGS = frozenset({"SYMOE_DB_PASSWORD", "SYMOE_REDIS_PORT", "SYMOE_WORKER_MEMORY_MB"})
+# variables, scripts/setup's llama.cpp build flags, and any SYMOE_TEST_* variable (the
+# tests', e.g. SYMOE_TEST_POSTGRES_URL).
+NOT_SETTINGS = frozenset(
+    {"SYMOE_DB_PASSWORD", "SYMOE_REDIS_PORT", "SYMOE_WORKER_MEMORY_MB", "SYMOE_LLAMA_CMAKE_ARGS"}
+)
 NOT_SETTINGS_PREFIX = "SYMOE_TEST_"
 _warned: set[str] = set()
 
@@ -166,9 +169,15 @@ class RecruitingSettings(BaseSettings):
     retrieval_gate: str = Field(
         default="never", description="per-query choice between retrieval and the experts"
     )
-    recruiter: str = "symbolic"
+    # auto: the method chosen on validation data (ranked + learned) where the profile set
+    # carries its fitted weights, else the reference (symbolic + llm)
+    recruiter: str = "auto"
     k: int = Field(default=3, ge=1, le=16)
-    aggregation: str = "llm"
+    aggregation: str = "auto"
+    cascade: bool = Field(
+        default=False,
+        description="ask recruited experts in order, stop once the answer is settled",
+    )
     dynamic_k: float | None = Field(default=None, gt=0.0, le=1.0, description="top-p mass")
     min_share: float | None = Field(default=None, gt=0.0, lt=1.0)
     seed: int = 0

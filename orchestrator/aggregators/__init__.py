@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator.aggregators.auto import AUTO, AutoAggregation, resolve_aggregation
 from orchestrator.aggregators.base import (
     AggregationInput,
     AggregationOutcome,
@@ -27,6 +28,7 @@ AGGREGATORS: Registry[AggregatorPolicy] = Registry(
             WeightedVoteAggregator,
             LogOddsVoteAggregator,
             LearnedAggregator,
+            AutoAggregation,
         )
     },
     error=InputError,
@@ -40,9 +42,11 @@ def all_aggregators() -> dict[str, AggregatorPolicy]:
 
 __all__ = [
     "AGGREGATORS",
+    "AUTO",
     "AggregationInput",
     "AggregationOutcome",
     "AggregatorPolicy",
     "ExpertAnswer",
     "all_aggregators",
+    "resolve_aggregation",
 ]

@@ -50,6 +50,12 @@ def ask(
         callback=names_of(check_retrieval),
     ),
     max_tokens: int = typer.Option(None, min=1, help="expert completion budget"),
+    cascade: bool = typer.Option(
+        None,
+        "--cascade/--no-cascade",
+        help="ask the recruited experts in order, stop once the answer is settled "
+        "(default: settings)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the full trace as JSON"),
 ) -> None:
     """Answer QUESTION with k recruited experts and an aggregator; store and print the trace."""
@@ -61,6 +67,7 @@ def ask(
             aggregation=aggregation,
             retrieval=retrieval,
             max_tokens=max_tokens,
+            cascade=cascade,
         )
         options = batch_options(dep.settings, requested)
         answering = dep.answering(tagger)  # stores the batch in the database

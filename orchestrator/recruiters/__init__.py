@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.errors import ConfigError
+from orchestrator.recruiters.auto import AutoRecruiter
 from orchestrator.recruiters.base import Recruiter, RecruiterOptions, RecruitRequest
 from orchestrator.recruiters.fixed import FixedRecruiter, RandomRecruiter
 from orchestrator.recruiters.ranked import RankedRecruiter
@@ -12,7 +13,7 @@ from workers.registry import Registry
 # name (SYMOE_RECRUITER) -> class taking (profile set, seed, RecruiterOptions)
 RECRUITERS: Registry[Recruiter] = Registry(
     "recruiter",
-    {cls.name: cls for cls in (SymbolicRecruiter, RankedRecruiter)},
+    {cls.name: cls for cls in (AutoRecruiter, SymbolicRecruiter, RankedRecruiter)},
     error=ConfigError,
 )
 # Baselines for evaluation, built the same way; not selectable as the serving recruiter.
@@ -25,6 +26,7 @@ BASELINE_RECRUITERS: Registry[Recruiter] = Registry(
 __all__ = [
     "BASELINE_RECRUITERS",
     "RECRUITERS",
+    "AutoRecruiter",
     "FixedRecruiter",
     "RandomRecruiter",
     "RankedRecruiter",

@@ -73,3 +73,36 @@ def test_an_unrecorded_question_is_a_clear_error(cli_env: dict[str, str], tmp_pa
     assert proc.returncode == 1
     assert "has no recording of question" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_profile_built_now_makes_the_chosen_method_the_default(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`symoe profile build` fits the learned aggregator's weights into the profile set; with
+    it active, a plain `symoe ask` recruits with `ranked` and aggregates with `learned`."""
+    env = {**cli_env, "SYMOE_EXPERTS_FILE": str(_experts_file(tmp_path, "empty"))}
+    build = subprocess.run(
+        [*SYMOE, "profile", "build", "--benchmark", "mmlu_pro", "--split", "train"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stderr
+    rows = json.loads(
+        (shared_data_dir() / "benchmarks/symbolic_moe_splits/MMLU_Pro_test.json").read_text()
+    )
+    proc = subprocess.run(
+        [*SYMOE, "ask", rows[3]["question"], "--json", "--cascade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    trace = json.loads(proc.stdout)
+    recruitment = trace["recruitment"]
+    assert (recruitment["recruiter"], recruitment["aggregation"]) == ("ranked", "learned")
+    assert set(recruitment["expected_accuracy"]) == set(recruitment["drawn"])
+    assert trace["extracted_answer"] in "ABCDEFGHIJ"
+    assert 2 <= sum(c["stage"] == "experts" for c in trace["calls"]) <= 3

@@ -87,7 +87,9 @@ def test_baselines_are_built_the_same_way_and_unknown_recruiters_are_refused(
         recruiter = BASELINE_RECRUITERS.create(name, None, 3, options)
         assert recruiter.name == name and recruiter.seed == 3
     dep = NoEmbeddings(_settings(tmp_path, recruiter="magic"))
-    with pytest.raises(ConfigError, match=r"unknown recruiter 'magic' \(known: symbolic\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown recruiter 'magic' \(known: auto, symbolic, ranked\)"
+    ):
         dep.recruiter(None)
 
 

@@ -62,6 +62,11 @@ class AnswerOptions(BaseModel):
     max_experts: int | None = Field(
         default=None, ge=1, description="cap on k (at most the server's budget)"
     )
+    cascade: bool | None = Field(
+        default=None,
+        description="ask the recruited experts in order and stop once the rest cannot change "
+        "the answer (default: the server's SYMOE_CASCADE)",
+    )
 
 
 class AnswerRequest(AnswerOptions):

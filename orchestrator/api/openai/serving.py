@@ -158,7 +158,7 @@ class OpenAIServing:
         options = options.model_copy(update=update)
         planner = self._answering().planner
         callable_experts = planner.validate([query], options)
-        if planner.aggregators[options.aggregation].uses_model:
+        if planner.aggregators[planner.aggregation_for(options)].uses_model:
             aggregators = [e.name for e in self.registry.with_role("aggregator") if e.enabled]
             callable_experts += [options.aggregator] if options.aggregator else aggregators
         chat_fields.check_backends(

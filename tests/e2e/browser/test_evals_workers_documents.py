@@ -39,7 +39,7 @@ def test_open_an_eval_run_and_compare_it(
     page.wait_for_url("**/admin/evals/browser-worse")
     assert page.locator("tr[data-stream='symoe'] td.acc").inner_text() == "75.0"
     images = page.locator(".plots img")
-    assert images.count() == 3
+    assert images.count() == 4  # accuracy, per category, versus cost, experts per category
     for i in range(images.count()):  # each plot was served and decoded
         images.nth(i).scroll_into_view_if_needed()
         width = images.nth(i).evaluate("img => img.complete ? img.naturalWidth : -1")
