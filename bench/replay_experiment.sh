@@ -46,3 +46,7 @@ if [[ $part == all || $part == validation ]]; then
     done
   done
 fi
+
+# accuracy versus cost over all the runs above, per pool and tagger (plots and tables)
+[[ $part == all || $part == validation ]] && .venv/bin/python bench/replay_pareto.py "$root"
+exit 0
