@@ -140,3 +140,16 @@ def _print_summary(profile: ProfileSet) -> None:
     console.print(
         f"aggregator: {agg or 'none'} " + " ".join(f"({a}: {s:.1%})" for a, s in scores.items())
     )
+    console.print(
+        f"per-skill smoothing (Beta-prior strength, by cross-validation): {profile.smoothing:g}"
+    )
+    stacker = profile.stacker
+    if stacker is None:
+        console.print("learned aggregation: no fitted weights (auto uses symbolic + llm)")
+    else:
+        by_skill = "with per-skill vote weights" if stacker.skill_votes else "without skill weights"
+        cv = f"{stacker.cv_accuracy:.1%}" if stacker.cv_accuracy is not None else "-"
+        console.print(
+            f"learned aggregation: fitted on {stacker.questions} questions, {by_skill}, "
+            f"L2 {stacker.l2:g}, cross-validated accuracy {cv} (auto uses ranked + learned)"
+        )
