@@ -43,6 +43,7 @@ if [[ $part == all || $part == validation ]]; then
       symoe "$run-ranked-logodds" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --methods symoe
       symoe "$run-ranked-logodds5" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --k 5 --methods symoe
       symoe "$run-ranked-vote" "${reuse[@]}" --recruiter ranked --aggregation vote --methods symoe
+      symoe "$run-diverse-logodds" "${reuse[@]}" --recruiter diverse --aggregation logodds_vote --methods symoe
     done
   done
 fi

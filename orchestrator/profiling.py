@@ -10,13 +10,15 @@ from orchestrator.aggregators.stacker_fit import (
     ValidationQuestion,
     fit_stacker,
 )
-from orchestrator.answers import extract
+from orchestrator.answers import extract, option_count
 from orchestrator.benchmarks import BenchItem, is_correct
 from orchestrator.prompts import aggregator_prompt, expert_prompt
+from orchestrator.recruiters.diversity_fit import choose_diversity
 from orchestrator.scheduler import StageRequest
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
 from skills.aggregator_bench import CandidateAnswer, pick_aggregator, synthetic_items
+from skills.diversity import error_correlation
 from skills.profiles import GradedAnswer, ProfileSet, build_profiles
 from skills.smoothing import choose_smoothing
 from workers.types import GenerationParams
@@ -104,8 +106,11 @@ def build_profile_set(
         smoothing=smoothing,
         smoothing_cv=smoothing_cv,
     )
+    profile.error_correlation = error_correlation(graded)
     if len(items) >= MIN_STACKER_QUESTIONS and len(experts) > 1:
-        profile.stacker = fit_stacker(_validation_questions(items, validation, skills))
+        questions = _validation_questions(items, validation, skills)
+        profile.stacker = fit_stacker(questions)
+        profile.diversity, profile.diversity_cv = choose_diversity(questions, graded, smoothing)
     report("fit", 1)
     _benchmark_aggregators(
         profile, items, candidates, aggregators, completion_experts, stages, params
@@ -169,7 +174,11 @@ def _validation_questions(
         )
         out.append(
             ValidationQuestion(
-                question_id=item.id, gold=gold, answers=given, skills=skills.get(item.id, [])
+                question_id=item.id,
+                gold=gold,
+                answers=given,
+                skills=skills.get(item.id, []),
+                options=option_count(item.question) if item.fmt == "letter" else 2,
             )
         )
     return out

@@ -73,6 +73,15 @@ class ProfileSet(BaseModel):
         default_factory=dict, description="strength -> held-out log-likelihood per answer"
     )
     stacker: StackerWeights | None = None
+    error_correlation: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="per pair of experts, phi of their validation errors"
+    )
+    diversity: float = Field(
+        default=0.0, description="the diverse recruiter's penalty on error correlation"
+    )
+    diversity_cv: dict[str, float] = Field(
+        default_factory=dict, description="penalty -> cross-validated committee accuracy"
+    )
 
     @property
     def label(self) -> str:

@@ -35,6 +35,7 @@ class ValidationQuestion:
     gold: str
     answers: Sequence[ValidationAnswer]
     skills: Sequence[str] = field(default_factory=tuple)
+    options: int = 2  # lettered options of a multiple-choice question; 2 for free answers
 
 
 class _Design:

@@ -143,6 +143,11 @@ def _print_summary(profile: ProfileSet) -> None:
     console.print(
         f"per-skill smoothing (Beta-prior strength, by cross-validation): {profile.smoothing:g}"
     )
+    if profile.error_correlation:
+        console.print(
+            f"diverse recruiter: penalty {profile.diversity:g} on error correlation "
+            "(by cross-validation)"
+        )
     stacker = profile.stacker
     if stacker is None:
         console.print("learned aggregation: no fitted weights (auto uses symbolic + llm)")

@@ -40,11 +40,19 @@ class RankedRecruiter(Recruiter):
         rec.expected_accuracy = {m: round(expected[m], 6) for m in profiled}
         # best first; pool order breaks ties, so the ranking is reproducible
         ranked = sorted(profiled, key=lambda m: -expected[m])
-        rec.drawn = ranked[: req.k]
+        rec.drawn = self.select(ranked, expected, req.k)
         total = sum(expected[m] for m in profiled)
         rec.weights = {
             m: (expected[m] / total if total > 0 else 1.0 / len(profiled)) for m in profiled
         }
+        self.explain(rec)
         if req.k > len(profiled):
             rec.notes.append(f"k={req.k} but {len(profiled)} profiled experts: all of them")
         return rec
+
+    def select(self, ranked: list[str], expected: dict[str, float], k: int) -> list[str]:
+        """The committee from the experts ranked best first."""
+        return ranked[:k]
+
+    def explain(self, rec: Recruitment) -> None:
+        """Notes a subclass adds on how it chose."""

@@ -88,7 +88,7 @@ def test_baselines_are_built_the_same_way_and_unknown_recruiters_are_refused(
         assert recruiter.name == name and recruiter.seed == 3
     dep = NoEmbeddings(_settings(tmp_path, recruiter="magic"))
     with pytest.raises(
-        ConfigError, match=r"unknown recruiter 'magic' \(known: auto, symbolic, ranked\)"
+        ConfigError, match=r"unknown recruiter 'magic' \(known: auto, symbolic, ranked, diverse\)"
     ):
         dep.recruiter(None)
 
