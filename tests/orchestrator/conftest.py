@@ -10,13 +10,14 @@ from orchestrator.aggregators import all_aggregators
 from orchestrator.answering import AnsweringService
 from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
+from orchestrator.plan import Plan, Query
 from orchestrator.planner import Planner
 from orchestrator.recruiters import SymbolicRecruiter
 from orchestrator.retrieval import GateContext, NeverRetrieve
 from orchestrator.runners import InProcessRunner, Runner
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import Tagger
-from orchestrator.trace import SkillTagging
+from orchestrator.trace import Recruitment, RetrievalDecision, SkillTagging
 from skills.profiles import ProfileSet
 from workers.pool import ModelPool
 
@@ -89,3 +90,32 @@ def make_answering() -> AnsweringFactory:
         return answering, pool
 
     return build
+
+
+HAND_MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
+
+
+def hand_plan(
+    drawn: list[str],
+    aggregation: str = "vote",
+    aggregator: str | None = None,
+    text: str = HAND_MC,
+    pool: list[str] | None = None,
+    **weights: float,
+) -> Plan:
+    """A plan made by hand (no planner): its committee, aggregation and weights as given."""
+    return Plan(
+        query=Query(text=text),
+        fmt="letter",
+        tagging=SkillTagging(method="fixed"),
+        retrieval=RetrievalDecision(),
+        recruitment=Recruitment(
+            recruiter="hand",
+            profile_set=None,
+            weights=dict(weights),
+            drawn=drawn,
+            aggregation=aggregation,
+            aggregator=aggregator,
+        ),
+        pool=pool or sorted(set(drawn)),
+    )

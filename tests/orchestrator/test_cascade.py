@@ -11,13 +11,13 @@ from orchestrator.aggregators import all_aggregators
 from orchestrator.cascade import FIRST_ROUND, cascade_note
 from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.plan import BatchOptions, Plan, Query
+from orchestrator.plan import BatchOptions, Plan
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
-from orchestrator.trace import BatchReport, Recruitment, RetrievalDecision, SkillTagging, Trace
+from orchestrator.trace import BatchReport, Trace
 from workers.pool import ModelPool
 
-from .conftest import scripted_expert
+from .conftest import hand_plan, scripted_expert
 
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
 
@@ -41,31 +41,6 @@ def _experts() -> list[Expert]:
         scripted_expert("agg", default="Merged. The answer is (B).", roles=["aggregator"]),
         scripted_expert("broken", options={"fail_load": True}),
     ]
-
-
-def _plan(
-    drawn: list[str],
-    aggregation: str = "vote",
-    aggregator: str | None = None,
-    text: str = MC,
-    pool: list[str] | None = None,
-    **weights: float,
-) -> Plan:
-    return Plan(
-        query=Query(text=text),
-        fmt="letter",
-        tagging=SkillTagging(method="fixed"),
-        retrieval=RetrievalDecision(),
-        recruitment=Recruitment(
-            recruiter="hand",
-            profile_set=None,
-            weights=dict(weights),
-            drawn=drawn,
-            aggregation=aggregation,
-            aggregator=aggregator,
-        ),
-        pool=pool or sorted(set(drawn)),
-    )
 
 
 def _execute(
@@ -100,7 +75,7 @@ def _expert_stages(report: BatchReport) -> list[int]:
 
 def test_agreeing_first_round_settles_and_answers_as_the_whole_committee() -> None:
     assert FIRST_ROUND == 2
-    plan = _plan(["b1", "b2", "b3"])
+    plan = hand_plan(["b1", "b2", "b3"])
     (full,) = _traces([plan], cascade=False)
     report, pool = _execute([plan], cascade=True)
     (trace,) = report.traces
@@ -117,7 +92,7 @@ def test_agreeing_first_round_settles_and_answers_as_the_whole_committee() -> No
 
 
 def test_a_split_first_round_asks_the_third_expert() -> None:
-    plan = _plan(["b1", "a1", "b2"])
+    plan = hand_plan(["b1", "a1", "b2"])
     (full,) = _traces([plan], cascade=False)
     report, _ = _execute([plan], cascade=True)
     (trace,) = report.traces
@@ -130,7 +105,7 @@ def test_a_split_first_round_asks_the_third_expert() -> None:
 
 def test_a_longer_committee_stops_as_soon_as_the_lead_is_out_of_reach() -> None:
     # B, B | 2 to come: 2 is not > 2; + B | 1 to come: 3 > 1, settled after 3 of 4 (a2 unasked)
-    plan = _plan(["b1", "b2", "b3", "a2"])
+    plan = hand_plan(["b1", "b2", "b3", "a2"])
     (full,) = _traces([plan], cascade=False)
     report, pool = _execute([plan], cascade=True)
     (trace,) = report.traces
@@ -142,7 +117,7 @@ def test_a_longer_committee_stops_as_soon_as_the_lead_is_out_of_reach() -> None:
 
 
 def test_llm_aggregation_is_never_settled_so_every_expert_is_asked() -> None:
-    plan = _plan(["b1", "b2", "b3"], aggregation="llm", aggregator="agg")
+    plan = hand_plan(["b1", "b2", "b3"], aggregation="llm", aggregator="agg")
     (full,) = _traces([plan], cascade=False)
     report, _ = _execute([plan], cascade=True)
     (trace,) = report.traces
@@ -157,7 +132,7 @@ def test_llm_aggregation_is_never_settled_so_every_expert_is_asked() -> None:
 def test_the_other_voting_policies_settle_too(aggregation: str) -> None:
     # no expected accuracies nor fitted weights: logodds_vote and learned are plain votes;
     # weighted_vote: lead 0.4 + 0.4 against 0.1 still to come
-    plan = _plan(["b1", "b2", "a1"], aggregation=aggregation, b1=0.4, b2=0.4, a1=0.1)
+    plan = hand_plan(["b1", "b2", "a1"], aggregation=aggregation, b1=0.4, b2=0.4, a1=0.1)
     (full,) = _traces([plan], cascade=False)
     (trace,) = _traces([plan], cascade=True)
     assert _expert_calls(trace) == [("b1", 0), ("b2", 1)]
@@ -169,7 +144,9 @@ def test_rounds_are_separate_stages_each_grouped_by_model() -> None:
     # the same four experts for four queries; "#split" questions get (A) from `split`
     drawn = ["b1", "split", "b2", "b3"]
     plans = [
-        _plan(drawn, text=f"{MC} #settle {i}") if i % 2 == 0 else _plan(drawn, text=f"{MC} #split")
+        hand_plan(drawn, text=f"{MC} #settle {i}")
+        if i % 2 == 0
+        else hand_plan(drawn, text=f"{MC} #split")
         for i in range(4)
     ]
     (full_report, _) = _execute(plans, cascade=False)
@@ -204,7 +181,11 @@ def test_rounds_are_separate_stages_each_grouped_by_model() -> None:
 
 
 def test_plans_settle_independently_in_one_batch() -> None:
-    plans = [_plan(["b1", "b2", "b3"]), _plan(["a1", "b1", "b2"]), _plan(["a1", "a2", "b3"])]
+    plans = [
+        hand_plan(["b1", "b2", "b3"]),
+        hand_plan(["a1", "b1", "b2"]),
+        hand_plan(["a1", "a2", "b3"]),
+    ]
     report, _ = _execute(plans, cascade=True)
     settled, split, agreed = report.traces
     assert len(_expert_calls(settled)) == 2 and settled.extracted_answer == "B"
@@ -214,7 +195,7 @@ def test_plans_settle_independently_in_one_batch() -> None:
 
 
 def test_cascade_off_changes_nothing() -> None:
-    plans = [_plan(["b1", "b2", "b3"]), _plan(["b1", "a1", "b2"])]
+    plans = [hand_plan(["b1", "b2", "b3"]), hand_plan(["b1", "a1", "b2"])]
     report, _ = _execute(plans, cascade=False)
     assert _expert_stages(report) == [4]  # b1, b2, b3, a1 in one stage
     for trace in report.traces:
@@ -224,7 +205,7 @@ def test_cascade_off_changes_nothing() -> None:
 
 
 def test_a_plan_with_one_expert_asks_it_once() -> None:
-    report, _ = _execute([_plan(["b1"])], cascade=True)
+    report, _ = _execute([hand_plan(["b1"])], cascade=True)
     (trace,) = report.traces
     assert _expert_calls(trace) == [("b1", 0)]
     assert _cascade_notes(trace) == [] and trace.extracted_answer == "B"
@@ -232,7 +213,7 @@ def test_a_plan_with_one_expert_asks_it_once() -> None:
 
 def test_a_failed_expert_is_not_a_vote_and_the_cascade_goes_on() -> None:
     # broken fails: B alone with one to come is not settled, so b2 is asked
-    report, _ = _execute([_plan(["b1", "broken", "b2"])], cascade=True)
+    report, _ = _execute([hand_plan(["b1", "broken", "b2"])], cascade=True)
     (trace,) = report.traces
     assert _expert_calls(trace) == [("b1", 0), ("b2", 2)]
     assert [e.kind for e in trace.events] == ["expert_failed"]
@@ -241,7 +222,7 @@ def test_a_failed_expert_is_not_a_vote_and_the_cascade_goes_on() -> None:
 
 
 def test_cascade_note() -> None:
-    plan = _plan(["b1", "b2", "b3"])
+    plan = hand_plan(["b1", "b2", "b3"])
     assert cascade_note(plan, 2) == "cascade: settled after 2 of 3 experts"
     assert cascade_note(plan, 3) is None
 
@@ -252,7 +233,7 @@ def test_a_replaced_failure_does_not_change_what_the_cascade_answers() -> None:
     # second-heaviest candidate that did not fail (a1, b2, b1 -> b2): B 0.2 + 0.3 = 0.5 > A 0.4.
     # Cascade: a1 A 0.4, broken fails; settled, as 0.4 > b1's 0.2; b2 then replaces broken:
     # A 0.4 > B 0.3, so A.
-    plan = _plan(
+    plan = hand_plan(
         ["a1", "broken", "b1"],
         aggregation="weighted_vote",
         pool=["a1", "b1", "b2", "broken"],

@@ -5,13 +5,13 @@ from __future__ import annotations
 from orchestrator.aggregators import all_aggregators
 from orchestrator.execution import PlanExecutor
 from orchestrator.experts import Expert, ExpertRegistry
-from orchestrator.plan import BatchOptions, Plan, Query
+from orchestrator.plan import BatchOptions, Plan
 from orchestrator.runners import InProcessRunner
 from orchestrator.stages import StageExecutor
-from orchestrator.trace import BatchReport, Recruitment, RetrievalDecision, SkillTagging
+from orchestrator.trace import BatchReport
 from workers.pool import ModelPool
 
-from .conftest import scripted_expert
+from .conftest import hand_plan, scripted_expert
 
 MC = "What is 1 + 1? The options are: (A) 1 (B) 2 (C) 3"
 
@@ -26,25 +26,6 @@ def _registry() -> ExpertRegistry:
     return ExpertRegistry(experts)
 
 
-def _plan(drawn: list[str], aggregation: str, aggregator: str | None = None, **w: float) -> Plan:
-    query = Query(text=MC)
-    return Plan(
-        query=query,
-        fmt="letter",
-        tagging=SkillTagging(method="fixed"),
-        retrieval=RetrievalDecision(),
-        recruitment=Recruitment(
-            recruiter="hand",
-            profile_set=None,
-            weights=dict(w),
-            drawn=drawn,
-            aggregation=aggregation,
-            aggregator=aggregator,
-        ),
-        pool=sorted(set(drawn)),
-    )
-
-
 def _execute(plans: list[Plan], replace_failed: bool = False) -> BatchReport:
     registry = _registry()
     runner = InProcessRunner(ModelPool(10_000))
@@ -57,7 +38,7 @@ def test_vote_follows_the_majority_and_weighted_vote_the_weights() -> None:
     committee = ["weak1", "weak2", "strong"]
     weights = {"weak1": 0.1, "weak2": 0.1, "strong": 0.8}
     voted, weighted = _execute(
-        [_plan(committee, "vote", **weights), _plan(committee, "weighted_vote", **weights)]
+        [hand_plan(committee, "vote", **weights), hand_plan(committee, "weighted_vote", **weights)]
     ).traces
     assert (voted.extracted_answer, voted.answer) == ("A", "The answer is (A).")
     assert "votes: A=2, B=1" in voted.recruitment.notes
@@ -68,7 +49,7 @@ def test_vote_follows_the_majority_and_weighted_vote_the_weights() -> None:
 
 def test_a_failing_expert_leaves_the_others() -> None:
     mixed, alone = _execute(
-        [_plan(["strong", "broken", "strong"], "vote"), _plan(["broken"], "vote")]
+        [hand_plan(["strong", "broken", "strong"], "vote"), hand_plan(["broken"], "vote")]
     ).traces
     assert mixed.error is None and mixed.extracted_answer == "B"
     assert [(c.expert, c.slot) for c in mixed.calls] == [("strong", 0), ("strong", 2)]
@@ -79,7 +60,7 @@ def test_a_failing_expert_leaves_the_others() -> None:
 
 
 def test_a_failed_aggregator_falls_back_to_a_vote_and_says_so() -> None:
-    (trace,) = _execute([_plan(["weak1", "weak2", "strong"], "llm", "broken")]).traces
+    (trace,) = _execute([hand_plan(["weak1", "weak2", "strong"], "llm", "broken")]).traces
     assert trace.error is None and trace.extracted_answer == "A"
     kinds = [(e.kind, e.stage, e.expert, e.replacement) for e in trace.events]
     assert kinds == [
@@ -90,12 +71,12 @@ def test_a_failed_aggregator_falls_back_to_a_vote_and_says_so() -> None:
 
 
 def test_without_a_candidate_left_the_failure_is_recorded() -> None:
-    (trace,) = _execute([_plan(["broken", "weak1"], "vote")], replace_failed=True).traces
+    (trace,) = _execute([hand_plan(["broken", "weak1"], "vote")], replace_failed=True).traces
     # the pool is {broken, weak1}; weak1 replaces broken (the only candidate that did not fail)
     assert [(e.kind, e.expert, e.replacement) for e in trace.events] == [
         ("expert_failed", "broken", None),
         ("replaced", "broken", "weak1"),
     ]
     assert sorted((c.expert, c.slot) for c in trace.calls) == [("weak1", 0), ("weak1", 1)]
-    (alone,) = _execute([_plan(["broken"], "vote")], replace_failed=True).traces
+    (alone,) = _execute([hand_plan(["broken"], "vote")], replace_failed=True).traces
     assert [e.kind for e in alone.events] == ["expert_failed", "not_replaced"]
