@@ -7,36 +7,41 @@ lambda times the highest correlation with an expert already chosen."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from skills.profiles import GradedAnswer
 
 
 def error_correlation(graded: Iterable[GradedAnswer]) -> dict[str, dict[str, float]]:
     """Per pair of experts, the phi coefficient of their errors over the questions both
-    answered (0 where either never or always erred there: no variation to correlate)."""
+    answered (0 where either never or always erred there: no variation to correlate).
+    Computed as matrix products over an (expert x question) table, so 22 experts on ten
+    thousand questions take milliseconds."""
     wrong: dict[str, dict[str, bool]] = {}
     for g in graded:
         wrong.setdefault(g.expert, {})[g.question_id] = not g.correct
     experts = sorted(wrong)
-    out: dict[str, dict[str, float]] = {e: {} for e in experts}
-    for i, a in enumerate(experts):
-        for b in experts[i + 1 :]:
-            common = wrong[a].keys() & wrong[b].keys()
-            phi = _phi([wrong[a][q] for q in common], [wrong[b][q] for q in common])
-            out[a][b] = out[b][a] = round(phi, 6)
-    return out
-
-
-def _phi(x: Sequence[bool], y: Sequence[bool]) -> float:
-    n = len(x)
-    if n == 0:
-        return 0.0
-    mx, my = sum(x) / n, sum(y) / n
-    cov = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / n
-    var = mx * (1 - mx) * my * (1 - my)
-    return cov / math.sqrt(var) if var > 0 else 0.0
+    questions = sorted({q for answers in wrong.values() for q in answers})
+    column = {q: j for j, q in enumerate(questions)}
+    answered = np.zeros((len(experts), len(questions)))
+    erred = np.zeros_like(answered)
+    for i, e in enumerate(experts):
+        for q, w in wrong[e].items():
+            answered[i, column[q]] = 1.0
+            erred[i, column[q]] = float(w)
+    n = answered @ answered.T  # questions both answered
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_a = (erred @ answered.T) / n  # a's error rate on the questions b answered too
+        mean_b = mean_a.T
+        cov = (erred @ erred.T) / n - mean_a * mean_b
+        var = mean_a * (1 - mean_a) * mean_b * (1 - mean_b)
+        phi = np.where((n > 0) & (var > 1e-12), cov / np.sqrt(var), 0.0)
+    return {
+        a: {b: round(float(phi[i, j]), 6) for j, b in enumerate(experts) if j != i}
+        for i, a in enumerate(experts)
+    }
 
 
 def diverse_committee(
