@@ -28,7 +28,9 @@ HAS_VLLM = importlib.util.find_spec("vllm") is not None
 # ("gpu" memory), it subtracts the worker's resident size after a warm-up pass, which left
 # 0.02 GiB for the cache on this machine and refused to start.
 CPU_OPTIONS = {
-    "dtype": "bfloat16",
+    # float32: greedy answers must not depend on the CPU; in bfloat16 a machine with AMX
+    # (true bf16 matrix units) decodes SmolLM2 differently from one that emulates it
+    "dtype": "float32",
     "enforce_eager": True,
     "gpu_memory_utilization": 0.1,
     "engine_args": {"kv_cache_memory_bytes": 256 * 2**20},
