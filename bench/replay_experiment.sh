@@ -40,6 +40,9 @@ if [[ $part == all || $part == validation ]]; then
       reuse=(--experts-file "$file" --tagger "$tagger" --profile "$root/$run/profile.json")
       symoe "$run-learned" "${reuse[@]}" --recruiter ranked --aggregation learned --k "$n" --methods symoe
       symoe "$run-learned-cascade" "${reuse[@]}" --recruiter ranked --aggregation learned --k "$n" --cascade --methods symoe
+      # the `auto` default's committee size (SYMOE_K=3)
+      symoe "$run-learned-k3" "${reuse[@]}" --recruiter ranked --aggregation learned --methods symoe
+      symoe "$run-learned-k3-cascade" "${reuse[@]}" --recruiter ranked --aggregation learned --cascade --methods symoe
       symoe "$run-ranked-logodds" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --methods symoe
       symoe "$run-ranked-logodds5" "${reuse[@]}" --recruiter ranked --aggregation logodds_vote --k 5 --methods symoe
       symoe "$run-ranked-vote" "${reuse[@]}" --recruiter ranked --aggregation vote --methods symoe
