@@ -5,6 +5,7 @@ can ask experts or aggregate without the rest."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from orchestrator.aggregators import AggregationInput, AggregatorPolicy, ExpertAnswer
@@ -59,9 +60,9 @@ class PlanExecutor:
         items = self.ask_experts(plans, options, stages, sink if direct else None)
         build.stage_items("experts", items)
         if options.cascade and not direct:
+            calls = Counter(i.request.key for i in items)  # once, not a scan per plan
             for plan in plans:
-                calls = sum(1 for i in items if i.request.key == plan.query.id)
-                note = cascade_note(plan, calls)
+                note = cascade_note(plan, calls[plan.query.id])
                 if note:
                     build.notes(plan.query.id, [note])
         if options.replace_failed:

@@ -28,9 +28,8 @@ _ENV = SettingsConfigDict(env_prefix="SYMOE_", extra="ignore")
 
 log = logging.getLogger(__name__)
 
-# SYMOE_ variables that are not settings, so no warning: compose.yaml's own interpolation
-# variables, scripts/setup's llama.cpp build flags, and any SYMOE_TEST_* variable (the
-# tests', e.g. SYMOE_TEST_POSTGRES_URL).
+# SYMOE_ variables that are not settings, so no warning: compose.yaml's, scripts/setup's
+# llama.cpp flags, and any SYMOE_TEST_* variable (e.g. SYMOE_TEST_POSTGRES_URL).
 NOT_SETTINGS = frozenset(
     {"SYMOE_DB_PASSWORD", "SYMOE_REDIS_PORT", "SYMOE_WORKER_MEMORY_MB", "SYMOE_LLAMA_CMAKE_ARGS"}
 )
