@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator.settings_api import ApiSettings, ServingSettings
 from workers.settings import WorkerSettings
 
 _DEFAULTS = Path(__file__).resolve().parent / "defaults"
@@ -224,51 +225,6 @@ class BudgetSettings(BaseSettings):
     aggregator_max_tokens: int = Field(default=128, ge=1)
 
 
-class ApiSettings(BaseSettings):
-    """The REST API (`symoe serve`)."""
-
-    model_config = _ENV
-
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(default=8000, ge=1, le=65535)
-    api_max_body_bytes: int = Field(default=1_000_000, ge=1024, description="larger: 413")
-    api_rate_limit_per_minute: int = Field(default=600, ge=0, description="per key; 0 = off")
-    api_max_experts: int = Field(default=8, ge=1, le=64, description="per-request k budget")
-    api_max_tokens: int = Field(default=2048, ge=1, description="per-request token budget")
-    api_max_job_questions: int = Field(default=10_000, ge=1)
-    api_job_chunk_size: int = Field(
-        default=8, ge=1, le=256, description="job questions per answered batch (one transaction)"
-    )
-    api_job_lease_s: float = Field(
-        default=30,
-        ge=1,
-        description="a running job whose executor has not beaten for this long is taken over",
-    )
-    api_cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
-    api_public_docs: bool | None = Field(
-        default=None,
-        description="serve /docs, /redoc and /openapi.json without a key; unset: on with the "
-        "in-process runner (the embedded default), off with celery (then /openapi.json needs "
-        "a key and /docs, /redoc are off)",
-    )
-    workflow_workers: int = Field(
-        default=1,
-        ge=1,
-        le=64,
-        description="workflow runs the API executes at once (POST /v1/workflows/{name}/runs); "
-        "more wait in its queue",
-    )
-    dashboard_session_hours: float = Field(
-        default=12, gt=0, le=24 * 30, description="an /admin login lasts this long"
-    )
-    api_shutdown_grace_s: float = Field(
-        default=5,
-        ge=0,
-        description="on SIGTERM, work in flight may finish for this long; then outstanding "
-        "groups are abandoned, a job cut short goes back to the queue, and the server exits",
-    )
-
-
 class Settings(
     PathSettings,
     ExecutionSettings,
@@ -276,6 +232,7 @@ class Settings(
     RetrievalSettings,
     BudgetSettings,
     ApiSettings,
+    ServingSettings,
 ):
     """Every setting, grouped by concern in the classes above; each field `name` is read
     from SYMOE_<NAME>."""

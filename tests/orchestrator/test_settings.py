@@ -105,6 +105,7 @@ def test_each_setting_is_declared_once_in_one_concern() -> None:
         settings_module.RetrievalSettings,
         settings_module.BudgetSettings,
         settings_module.ApiSettings,
+        settings_module.ServingSettings,
     ]
     assert issubclass(Settings, WorkerSettings)
     assert set(WorkerSettings.model_fields) <= set(settings_module.PathSettings.model_fields)
