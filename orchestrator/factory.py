@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from orchestrator.aggregators import AggregatorPolicy, all_aggregators
-from orchestrator.answering import AnsweringService, ObserveBatch
+from orchestrator.answering import AnsweringService, ObserveBatch, SaveBatch
 from orchestrator.db.engine import make_engine, migrate, session_factory
 from orchestrator.db.stores import Stores
 from orchestrator.errors import ConfigError
@@ -54,7 +54,9 @@ class Deployment:
 
     @cached_property
     def stores(self) -> Stores:
-        engine = make_engine(self.settings.db_url)
+        engine = make_engine(
+            self.settings.db_url, sqlite_synchronous=self.settings.sqlite_synchronous
+        )
         migrate(engine)
         stores = Stores(session_factory(engine))
         stores.experts.sync_experts(self.registry.all())
@@ -211,12 +213,14 @@ class Deployment:
         tagger: str | None = None,
         runner: Runner | None = None,
         observe: ObserveBatch | None = None,
+        save: SaveBatch | None = None,
     ) -> AnsweringService:
-        """The answering service that stores every batch it answers in the database."""
+        """The answering service that stores every batch it answers in the database (by
+        `save`; default: one transaction per batch, from the caller's thread)."""
         return AnsweringService(
             self.planner(tagger),
             self.plan_executor(runner),
-            self.stores.traces.save_batch,
+            save or self.stores.traces.save_batch,
             observe,
         )
 

@@ -71,6 +71,13 @@ class ServingSettings(BaseSettings):
     trace_batch_max: int = Field(
         default=256, ge=1, le=10_000, description="traces per group-commit transaction"
     )
+    trace_commit_delay_ms: float = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="the trace writer waits this long for more traces before a commit "
+        "(fewer, larger transactions; 0: commit whatever is queued at once)",
+    )
     trace_queue_max: int = Field(
         default=4096,
         ge=1,

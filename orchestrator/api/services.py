@@ -1,7 +1,8 @@
 """The long-lived objects behind the API, built once in the app's lifespan: the deployment,
 the answering service (on a micro-batching runner, since requests arrive concurrently), the
-stores, the key store, the rate limiter and the metrics. Each feature's service gets the
-collaborators it needs, not this container, so no feature imports this module back.
+stores, the trace writer (group commits), the key store, the rate limiter and the metrics.
+Each feature's service gets the collaborators it needs, not this container, so no feature
+imports this module back.
 
 Stopping is bounded: from the stop signal (`begin_shutdown`), work in flight has
 `api_shutdown_grace_s` to finish; then the runner is cancelled, so requests and a job chunk
@@ -28,9 +29,11 @@ from orchestrator.api.openai.serving import OpenAIServing
 from orchestrator.api.workflows.executor import WorkflowExecutor
 from orchestrator.api.workflows.service import WorkflowsService
 from orchestrator.db.keys import KeyStore
+from orchestrator.db.trace_writer import TraceWriter
 from orchestrator.factory import Deployment
 from orchestrator.runners import Runner
 from orchestrator.settings import Settings
+from orchestrator.trace import BatchReport
 
 
 class ApiServices:
@@ -53,8 +56,27 @@ class ApiServices:
     def answering(self) -> AnsweringService:
         return self._new_answering()
 
+    @cached_property
+    def trace_writer(self) -> TraceWriter:
+        """Group-commits the traces of concurrent requests; flushed on close."""
+        s = self.settings
+        return TraceWriter(
+            self.deployment.stores.traces,
+            batch_max=s.trace_batch_max,
+            queue_max=s.trace_queue_max,
+            commit_delay_s=s.trace_commit_delay_ms / 1000,
+        )
+
+    def _save_trace(self, report: BatchReport) -> None:
+        if self.settings.trace_durability == "commit":
+            self.trace_writer.save(report)  # returns once committed
+        else:
+            self.trace_writer.submit(report)  # committed moments later; failures are logged
+
     def _new_answering(self) -> AnsweringService:
-        return self.deployment.answering(runner=self.runner, observe=self.metrics.observe_batch)
+        return self.deployment.answering(
+            runner=self.runner, observe=self.metrics.observe_batch, save=self._save_trace
+        )
 
     def rebuild_answering(self) -> None:
         """A new answering service over the active profile set (after an activation), swapped
@@ -167,6 +189,8 @@ class ApiServices:
             self.workflow_runs.close(timeout_s=max(0.0, self._stop_deadline - time.monotonic()) + 2)
         if "runner" in self.__dict__:
             self.runner.close()
+        if "trace_writer" in self.__dict__:
+            self.trace_writer.close()  # every answered request's trace, stored before exit
         if "keys" in self.__dict__:
             self.keys.close()
         self.deployment.close()

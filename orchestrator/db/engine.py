@@ -4,6 +4,7 @@ engine from Settings.db_url when they start, so tests and the CLI can point it a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,19 @@ _LOCK_KEY = 7_360_501
 
 
 def make_engine(
-    url: str | URL, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False
+    url: str | URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    echo: bool = False,
+    sqlite_synchronous: str = "NORMAL",
 ) -> Engine:
     """An engine for `url`, tuned for its backend.
 
     SQLite (the embedded default): the file's directory is created, `~` is expanded, foreign
-    keys are enforced and the journal is WAL, so the API can read while a batch is written.
+    keys are enforced and the journal is WAL, so the API can read while a batch is written;
+    `sqlite_synchronous` NORMAL (a commit survives a crashed process, and a power loss may
+    undo the last ones) or FULL (one fsync per commit: it survives a power loss too).
     PostgreSQL: a bounded pool whose connections are checked before use, since a server
     restart otherwise surfaces as an error on the first query after it.
     Both: text with a NUL character is refused with InputError before it is sent (PostgreSQL
@@ -38,7 +46,9 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         parsed = _prepare_sqlite_path(parsed)
         engine = create_engine(parsed, echo=echo)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        if sqlite_synchronous not in ("NORMAL", "FULL"):
+            raise InputError(f"sqlite_synchronous: NORMAL or FULL, not {sqlite_synchronous!r}")
+        event.listen(engine, "connect", partial(_sqlite_on_connect, sqlite_synchronous))
     else:
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
         if parsed.get_backend_name() == "postgresql":
@@ -87,13 +97,14 @@ def _prepare_sqlite_path(url: URL) -> URL:
     return url.set(database=str(path))
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
     # SQLite leaves foreign keys off per connection unless asked, and its default rollback
     # journal blocks readers during a write.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of two checked names
     finally:
         cursor.close()
 

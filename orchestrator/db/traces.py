@@ -67,6 +67,29 @@ class TraceStore:
                 f"batch {report.batch_id!r} conflicts with stored data: {reason}"
             ) from exc
 
+    def save_batches(self, reports: list[BatchReport]) -> list[Exception | None]:
+        """Store several batches in one transaction (a group commit); each report's outcome
+        in order: None when stored, else the error that kept it out. When the group fails
+        (a duplicate, text that cannot be stored, ...) each is stored alone, so a bad one
+        fails by itself."""
+        try:
+            rows = [batch_row(report) for report in reports]
+            with self.sessions.begin() as session:
+                ids = [r.batch_id for r in reports]
+                if session.scalars(select(BatchRow.id).where(BatchRow.id.in_(ids))).first():
+                    raise DuplicateBatchError("a batch of the group is already stored")
+                session.add_all(rows)
+        except Exception:  # each report then gets its own error below
+            return [self._outcome(report) for report in reports]
+        return [None] * len(reports)
+
+    def _outcome(self, report: BatchReport) -> Exception | None:
+        try:
+            self.save_batch(report)
+        except Exception as exc:  # handed back to the report's caller
+            return exc
+        return None
+
     def get_trace(self, query_id: str) -> Trace | None:
         with self.sessions() as session:
             row = session.scalars(

@@ -1,16 +1,22 @@
-"""Online micro-batching: groups for the same (stage, expert, sampling) that arrive from
-concurrent requests within a short window are merged into one group before they reach the
-inner runner, so N concurrent queries cost far fewer than N model calls (and loads).
+"""Online micro-batching, continuous (as vLLM's scheduler and Triton's dynamic batcher do):
+groups for the same (stage, expert, sampling) from concurrent requests are merged before
+they reach the inner runner, so N concurrent queries cost far fewer than N model calls.
 
-Each caller still gets back exactly its own group's result: the merged result is cut back
-along the callers' request counts. A model load is reported once, to the first caller.
+Per key: when nothing of that key is in flight, a group is sent at once (an idle server adds
+no wait). Groups that arrive while one is in flight gather into the next group, which is sent
+as soon as the one in flight finishes, when it reaches `max_group` requests, or when its first
+member has waited `window_s` (the maximum wait, which only applies under load; a runner that
+can run two groups of one expert side by side then does).
+
+Each caller still gets back exactly its own group's result: a merged result is cut back along
+the callers' request counts. A model load is reported once, to the first caller.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -25,9 +31,13 @@ BucketKey = tuple[str, str, str]
 class MicroBatchStats:
     groups_in: int = 0  # groups the callers handed in
     groups_sent: int = 0  # merged groups the inner runner ran
+    sent_idle: int = 0  # ... at once, nothing of their key in flight
+    sent_after_flight: int = 0  # ... when the group in flight before them finished
+    sent_full: int = 0  # ... on reaching max_group
+    sent_after_wait: int = 0  # ... after the maximum wait, with a group still in flight
 
     def as_dict(self) -> dict[str, int]:
-        return {"groups_in": self.groups_in, "groups_sent": self.groups_sent}
+        return dict(vars(self))
 
 
 @dataclass
@@ -39,8 +49,16 @@ class _Part:
 
 @dataclass
 class _Bucket:
+    key: BucketKey
     parts: list[_Part] = field(default_factory=list)
     size: int = 0
+    timer: threading.Timer | None = None  # the maximum wait, started under load
+
+
+@dataclass
+class _KeyState:
+    in_flight: int = 0
+    pending: _Bucket | None = None
 
 
 class MicroBatchingRunner(Runner):
@@ -54,72 +72,127 @@ class MicroBatchingRunner(Runner):
         self.window_s = window_s
         self.max_group = max_group
         self.stats = MicroBatchStats()
-        self._buckets: dict[BucketKey, _Bucket] = {}
+        self._keys: dict[BucketKey, _KeyState] = {}
         self._lock = threading.Lock()
+        # sends the groups that were waiting for one in flight (its caller must not wait)
+        self._senders = ThreadPoolExecutor(16, thread_name_prefix="symoe-microbatch")
 
     def run_groups(
         self, groups: list[Group], on_text: GroupTextSink | None = None
     ) -> list[GroupResult]:
-        futures = [
-            self._submit(g, partial(on_text, i) if on_text else None) for i, g in enumerate(groups)
-        ]
+        futures: list[Future[GroupResult]] = []
+        ready: list[_Bucket] = []
+        for i, group in enumerate(groups):
+            future, bucket = self._submit(group, partial(on_text, i) if on_text else None)
+            futures.append(future)
+            if bucket is not None:
+                ready.append(bucket)
+        if ready:  # this caller's idle experts: sent together from this thread
+            self._send(ready)
         return [f.result() for f in futures]
 
-    def _submit(self, group: Group, on_text: TextSink | None) -> Future[GroupResult]:
+    def _submit(
+        self, group: Group, on_text: TextSink | None
+    ) -> tuple[Future[GroupResult], _Bucket | None]:
+        """The caller's future, and the bucket to send now (None: it waits for its key)."""
         key = (group.stage, group.spec.model_dump_json(), group.params.model_dump_json())
         future: Future[GroupResult] = Future()
-        full: _Bucket | None = None
         with self._lock:
             self.stats.groups_in += 1
-            bucket = self._buckets.get(key)
+            state = self._keys.setdefault(key, _KeyState())
+            bucket = state.pending
             if bucket is None:
-                bucket = self._buckets[key] = _Bucket()
-                timer = threading.Timer(self.window_s, self._flush_key, args=(key, bucket))
-                timer.daemon = True
-                timer.start()
+                bucket = state.pending = _Bucket(key)
+                if state.in_flight and self.window_s > 0:
+                    bucket.timer = threading.Timer(self.window_s, self._send_waited, [bucket])
+                    bucket.timer.daemon = True
+                    bucket.timer.start()
             bucket.parts.append(_Part(group, future, on_text))
             bucket.size += len(group.requests)
-            if bucket.size >= self.max_group:  # big enough: do not wait for the window
-                full = self._buckets.pop(key)
-        if full is not None:
-            self._flush(full)
-        return future
+            if not state.in_flight:
+                self.stats.sent_idle += 1
+            elif bucket.size >= self.max_group:
+                self.stats.sent_full += 1
+            else:
+                return future, None
+            self._take(state)
+        return future, bucket
 
-    def _flush_key(self, key: BucketKey, bucket: _Bucket) -> None:
+    def _take(self, state: _KeyState) -> None:
+        """Move the key's pending bucket in flight (under the lock)."""
+        if state.pending is not None and state.pending.timer is not None:
+            state.pending.timer.cancel()
+        state.pending = None
+        state.in_flight += 1
+        self.stats.groups_sent += 1
+
+    def _send_waited(self, bucket: _Bucket) -> None:
         with self._lock:
-            if self._buckets.get(key) is not bucket:  # already flushed because it was full
+            state = self._keys.get(bucket.key)
+            if state is None or state.pending is not bucket:  # sent already
                 return
-            del self._buckets[key]
-        self._flush(bucket)
+            self.stats.sent_after_wait += 1
+            self._take(state)
+        self._send([bucket])
 
-    def _flush(self, bucket: _Bucket) -> None:
-        first = bucket.parts[0].group
-        merged = Group(
-            stage=first.stage,
-            spec=first.spec,
-            params=first.params,
-            requests=[r for part in bucket.parts for r in part.group.requests],
-        )
-        with self._lock:
-            self.stats.groups_sent += 1
+    def _send(self, buckets: list[_Bucket]) -> None:
+        """Run the merged groups in one inner call, answer their callers, then send what
+        gathered behind them."""
         try:
-            result = self.inner.run_groups([merged], _route_text(bucket))
+            self._run(buckets)
+        finally:
+            following: list[_Bucket] = []
+            with self._lock:
+                for bucket in buckets:
+                    state = self._keys[bucket.key]
+                    state.in_flight -= 1
+                    waiting = state.pending
+                    if waiting is not None and not state.in_flight:
+                        self.stats.sent_after_flight += 1
+                        self._take(state)
+                        following.append(waiting)
+                    elif waiting is None and not state.in_flight:
+                        del self._keys[bucket.key]  # forget idle keys: no unbounded growth
+            if following:
+                try:
+                    self._senders.submit(self._send, following)
+                except RuntimeError as exc:  # closed: nothing will run them
+                    for part in (p for b in following for p in b.parts):
+                        part.future.set_exception(exc)
+
+    def _run(self, buckets: list[_Bucket]) -> None:
+        merged = [_merge(b) for b in buckets]
+        try:
+            results = self.inner.run_groups(merged, _route_text(buckets))
         except Exception as exc:  # a runner reports failures; this guards the callers anyway
-            for part in bucket.parts:
-                part.future.set_exception(exc)
+            for bucket in buckets:
+                for part in bucket.parts:
+                    part.future.set_exception(exc)
             return
-        for part, piece in zip(bucket.parts, split_result(result[0], bucket), strict=True):
-            assert piece.expert == part.group.spec.name
-            part.future.set_result(piece)
+        for bucket, result in zip(buckets, results, strict=True):
+            for part, piece in zip(bucket.parts, split_result(result, bucket), strict=True):
+                assert piece.expert == part.group.spec.name
+                part.future.set_result(piece)
 
     def cancel(self) -> None:
         self.inner.cancel()
 
     def close(self) -> None:
+        self._senders.shutdown(wait=False)
         self.inner.close()
 
     def check(self, experts: Sequence[ModelSpec]) -> dict[str, str]:
         return self.inner.check(experts)
+
+
+def _merge(bucket: _Bucket) -> Group:
+    first = bucket.parts[0].group
+    return Group(
+        stage=first.stage,
+        spec=first.spec,
+        params=first.params,
+        requests=[r for part in bucket.parts for r in part.group.requests],
+    )
 
 
 def split_result(result: GroupResult, bucket: _Bucket) -> list[GroupResult]:
@@ -143,16 +216,17 @@ def split_result(result: GroupResult, bucket: _Bucket) -> list[GroupResult]:
     return parts
 
 
-def _route_text(bucket: _Bucket) -> GroupTextSink | None:
-    """The merged group's stream, sent on to the caller each request came from."""
-    if not any(part.on_text for part in bucket.parts):
+def _route_text(buckets: list[_Bucket]) -> GroupTextSink | None:
+    """The merged groups' streams, each piece sent on to the caller its request came from."""
+    if not any(part.on_text for bucket in buckets for part in bucket.parts):
         return None
-    owners: list[tuple[TextSink | None, int]] = [
-        (part.on_text, i) for part in bucket.parts for i in range(len(part.group.requests))
+    owners: list[list[tuple[TextSink | None, int]]] = [
+        [(part.on_text, i) for part in bucket.parts for i in range(len(part.group.requests))]
+        for bucket in buckets
     ]
 
-    def route(_group: int, index: int, text: str) -> None:
-        sink, local = owners[index]
+    def route(group: int, index: int, text: str) -> None:
+        sink, local = owners[group][index]
         if sink is not None:
             sink(local, text)
 

@@ -10,6 +10,7 @@ from orchestrator.api.answers.schemas import AnswerRequest, AnswerResponse
 from orchestrator.api.answers.service import AnswersService
 from orchestrator.api.deps import CallerDep, from_state
 from orchestrator.api.errors import ApiError, ErrorResponse
+from orchestrator.api.trace_header import trace_stored
 from orchestrator.retrieval.citations import cited
 
 router = APIRouter(prefix="/v1", tags=["answers"])
@@ -37,4 +38,5 @@ def create_answer(body: AnswerRequest, caller: CallerDep, answers: AnswersDep) -
     )
     # serialised once, here: returning the model would make FastAPI validate the whole trace
     # again against response_model (which stays, for the schema)
-    return Response(answer.model_dump_json(), media_type="application/json")
+    headers = trace_stored(answers.settings)
+    return Response(answer.model_dump_json(), media_type="application/json", headers=headers)

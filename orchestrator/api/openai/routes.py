@@ -19,6 +19,7 @@ from orchestrator.api.openai.protocol import (
 )
 from orchestrator.api.openai.serving import QUERY_ID_HEADER, OpenAIServing
 from orchestrator.api.openai.streaming import TextFeed
+from orchestrator.api.trace_header import trace_stored
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -64,7 +65,7 @@ async def create_chat_completion(
     return Response(
         completion.model_dump_json(),
         media_type="application/json",
-        headers={QUERY_ID_HEADER: chat.query.id},
+        headers={QUERY_ID_HEADER: chat.query.id, **trace_stored(serving.settings)},
     )
 
 
