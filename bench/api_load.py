@@ -232,20 +232,32 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
+def server_config(tmp: Path, n_experts: int, tagger: str, window_ms: float) -> dict[str, str]:
+    """The benchmark server's settings (SYMOE_* names without the prefix, lower case): a
+    database under `tmp`, `n_experts` scripted experts (their file written there), vote."""
     experts_file = tmp / "experts.yaml"
-    experts_file.write_text(yaml.safe_dump({"experts": experts(args.experts)}))
-    config = {
+    experts_file.write_text(yaml.safe_dump({"experts": experts(n_experts)}))
+    return {
         "data_dir": str(tmp / "home"),
         "experts_file": str(experts_file),
         "profile_file": "",
         "aggregation": "vote",
-        "tagger": args.tagger,
-        "microbatch_window_ms": str(args.window_ms),
+        "tagger": tagger,
+        "microbatch_window_ms": str(window_ms),
         "api_rate_limit_per_minute": "0",
     }
+
+
+def server_env(config: dict[str, str]) -> dict[str, str]:
+    """This process's environment with `config` as SYMOE_* variables, offline."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.update({f"SYMOE_{k.upper()}": v for k, v in config.items()})
+    return env
+
+
+def run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
+    config = server_config(tmp, args.experts, args.tagger, args.window_ms)
+    env = server_env(config)
     key = create_key(env, name="bench")
     headers = {"Authorization": f"Bearer {key}"}
 
