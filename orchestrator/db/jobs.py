@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.db.convert import batch_row
 from orchestrator.db.models import JobItemRow, JobRow, utcnow
+from orchestrator.db.trace_rows import insert_reports
 from orchestrator.trace import BatchReport
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -234,7 +234,7 @@ class JobStore:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            session.add(batch_row(report))
+            insert_reports(session, [report])
             for index, trace in zip(indexes, report.traces, strict=True):
                 done = session.execute(
                     update(JobItemRow)

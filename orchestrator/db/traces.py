@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
-from orchestrator.db.convert import batch_row, trace_from_row
+from orchestrator.db.convert import trace_from_row
 from orchestrator.db.models import BatchRow, ModelCallRow, ModelLoadRow, PlanRow, QueryRow
+from orchestrator.db.trace_rows import insert_reports
 from orchestrator.errors import SymoeError
 from orchestrator.trace import BatchReport, ModelLoad, StageTiming, Trace
 
@@ -55,12 +56,11 @@ class TraceStore:
         never double a batch's tokens or loads. Trace.stages and Trace.batch_id are stored
         once, on the batch; a trace that carries different values raises ValueError.
         """
-        batch = batch_row(report)
         try:
             with self.sessions.begin() as session:
                 if session.get(BatchRow, report.batch_id) is not None:
                     raise DuplicateBatchError(f"batch {report.batch_id!r} is already stored")
-                session.add(batch)
+                insert_reports(session, [report])
         except IntegrityError as exc:  # a query id stored before, or two saves racing
             reason = str(exc.orig).splitlines()[0]
             raise DuplicateBatchError(
@@ -73,12 +73,11 @@ class TraceStore:
         (a duplicate, text that cannot be stored, ...) each is stored alone, so a bad one
         fails by itself."""
         try:
-            rows = [batch_row(report) for report in reports]
             with self.sessions.begin() as session:
                 ids = [r.batch_id for r in reports]
                 if session.scalars(select(BatchRow.id).where(BatchRow.id.in_(ids))).first():
                     raise DuplicateBatchError("a batch of the group is already stored")
-                session.add_all(rows)
+                insert_reports(session, reports)
         except Exception:  # each report then gets its own error below
             return [self._outcome(report) for report in reports]
         return [None] * len(reports)
