@@ -53,7 +53,9 @@ class TraceWriter:
         self.commit_delay_s = commit_delay_s  # gather this long before a commit (tests: 0)
         self.stats = TraceWriterStats()
         self._queue: deque[tuple[BatchReport, Future[None]]] = deque()
-        self._changed = threading.Condition()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)  # the writer waits here for work
+        self._room = threading.Condition(lock)  # callers held back by a full queue wait here
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="symoe-trace-writer", daemon=True)
         self._thread.start()
@@ -67,11 +69,11 @@ class TraceWriter:
         future: Future[None] = Future()
         with self._changed:
             while len(self._queue) >= self.queue_max and not self._closed:
-                self._changed.wait()
+                self._room.wait()
             if self._closed:
                 raise TraceWriterClosedError("the trace writer is closed; nothing is stored")
             self._queue.append((report, future))
-            self._changed.notify_all()
+            self._changed.notify()
         return future
 
     def queued(self) -> int:
@@ -82,7 +84,8 @@ class TraceWriter:
         """Take nothing more, store what is queued, stop the thread. Idempotent."""
         with self._changed:
             self._closed = True
-            self._changed.notify_all()
+            self._changed.notify()
+            self._room.notify_all()
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             left = self.queued()
@@ -98,9 +101,11 @@ class TraceWriter:
             if self.commit_delay_s and not self._closed:
                 self._gather()
             with self._changed:
+                full = len(self._queue) >= self.queue_max
                 n = min(self.batch_max, len(self._queue))
                 taken = [self._queue.popleft() for _ in range(n)]
-                self._changed.notify_all()  # room again for callers held by back-pressure
+                if full:
+                    self._room.notify_all()  # room again for callers held by back-pressure
             self._commit(taken)
 
     def _gather(self) -> None:
