@@ -54,6 +54,26 @@ class ApiSettings(BaseSettings):
         description="on SIGTERM, work in flight may finish for this long; then outstanding "
         "groups are abandoned, a job cut short goes back to the queue, and the server exits",
     )
+    api_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `symoe serve` runs on one port (--workers); above 1 a "
+        "supervisor starts them and restarts one that dies. Keys, jobs and expert sync go "
+        "through the database; the rate limit is shared only with api_rate_limit_store=redis",
+    )
+    api_rate_limit_store: str = Field(
+        default="memory",
+        description="where the per-key rate limit's buckets live, a name in "
+        "RATE_LIMIT_STORES: memory (each process counts on its own: with N processes each "
+        "allows per_minute / N, rounded up, so the limit is approximate) or redis (one "
+        "budget shared by every process, at api_redis_url)",
+    )
+    api_redis_url: str = Field(
+        default="redis://127.0.0.1:6379/2",
+        description="the Redis of api_rate_limit_store=redis (a database of its own, apart "
+        "from Celery's broker_url and result_backend)",
+    )
 
 
 class ServingSettings(BaseSettings):

@@ -41,7 +41,7 @@ class ApiServices:
         self.settings = settings
         self.deployment = deployment or Deployment(settings)
         self.metrics = Metrics()
-        self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+        self.limiter = RateLimiter.from_settings(settings)
         self.admin = AdminService(
             self.deployment, lambda: self.keys, rebuild=self.rebuild_answering
         )
