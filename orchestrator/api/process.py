@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,13 +69,19 @@ class ServerProcess:
 
 
 def start_server(
-    env: Mapping[str, str], log: Path, *, log_level: str = "warning", timeout_s: float = 180
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    log_level: str = "warning",
+    timeout_s: float = 180,
+    extra_args: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start the server and return once /healthz answers."""
+    """Start the server (`extra_args` go to `symoe serve`, e.g. ["--workers", "2"]) and return
+    once /healthz answers."""
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [*SYMOE, "serve", "--port", str(port), "--log-level", log_level],
+            [*SYMOE, "serve", "--port", str(port), "--log-level", log_level, *extra_args],
             env=dict(env),
             cwd=REPO,
             stdout=out,
@@ -101,9 +107,9 @@ def start_server(
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], log: Path, *, graceful: bool = True
+    env: Mapping[str, str], log: Path, *, graceful: bool = True, extra_args: Sequence[str] = ()
 ) -> Iterator[ServerProcess]:
-    server = start_server(env, log)
+    server = start_server(env, log, extra_args=extra_args)
     try:
         yield server
     finally:

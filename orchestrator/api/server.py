@@ -48,8 +48,12 @@ class GracefulServer(uvicorn.Server):
         os._exit(1)
 
 
-def run_server(app: FastAPI, host: str, port: int, log_level: str, grace_s: float) -> None:
-    config = uvicorn.Config(
+def server_config(
+    app: FastAPI | str, host: str, port: int, log_level: str, grace_s: float
+) -> uvicorn.Config:
+    """uvicorn's settings for an API process (`app` may be a placeholder string where the
+    config only binds the socket: the supervisor's)."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -58,6 +62,10 @@ def run_server(app: FastAPI, host: str, port: int, log_level: str, grace_s: floa
         # whole seconds; one more than the grace, so a request the cancel ends can answer 503
         timeout_graceful_shutdown=math.ceil(grace_s) + 1,
     )
+
+
+def run_server(app: FastAPI, host: str, port: int, log_level: str, grace_s: float) -> None:
+    config = server_config(app, host, port, log_level, grace_s)
     server = GracefulServer(config, app, grace_s)
     server.run()
     if not server.started:
