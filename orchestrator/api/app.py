@@ -5,6 +5,7 @@ when `api_public_docs` says so."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,6 +39,10 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         services.admin.load_stored_experts()  # enabled flags, experts created over the API
         services.publish(app.state)
         services.jobs.start()  # requeues jobs a stopped server left running
+        # What start-up built lives as long as the server: out of the collector's way, so
+        # full collections stay short (they cost 100 ms and more at the p99 otherwise).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
