@@ -1,11 +1,11 @@
 """In-process cost of one chat completion for model `symoe`, without HTTP: preparing the
 request (validation, options, budgets) and running it (plan, experts, vote, store), over the
-scripted experts of bench/api_load.py and the embedding tagger. The script runs unchanged
+scripted experts of bench/load_setup.py and the embedding tagger. The script runs unchanged
 on any commit that has `ApiServices.openai`, so two commits can be compared on one machine
-(copy it into the other checkout's bench/, which has that commit's api_load.py):
+(copy it and load_setup.py into the other checkout's bench/):
 
     .venv/bin/python bench/chat_request_cost.py
-    git worktree add /tmp/old <commit> && cp bench/chat_request_cost.py /tmp/old/bench/
+    git worktree add /tmp/old <commit> && cp bench/{chat_request_cost,load_setup}.py /tmp/old/bench/
     (cd /tmp/old && PYTHONPATH=/tmp/old <repo>/.venv/bin/python bench/chat_request_cost.py)
 """
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import yaml
-from api_load import QUESTIONS, experts
+from load_setup import QUESTIONS, experts
 
 from orchestrator.api.openai.protocol import ChatCompletionRequest
 from orchestrator.api.services import ApiServices

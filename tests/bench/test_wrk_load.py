@@ -40,7 +40,7 @@ def test_wrk_loads_both_endpoints_without_failures(tmp_path: Path) -> None:
         assert r["non2xx"] == 0, r
         assert r["errors"] == 0, r
         assert 0 < r["p50_ms"] <= r["p99_ms"]
-    assert "| /v1/answers | 2 |" in done.stdout
+    assert "| sqlite | 1 | /v1/answers | 2 |" in done.stdout
     assert "$KEY" in record["wrk_commands"][0]  # the key itself is not written out
 
 

@@ -1,0 +1,131 @@
+"""What the API load benchmarks share: the scripted deployment, the questions and bodies, and
+a real `symoe serve` on SQLite or PostgreSQL (a throwaway schema) with one or more processes.
+
+The experts are scripted (instant answers), so the numbers are the orchestration's own cost:
+tagging (the embedding tagger, its question vectors cached after the warm-up), recruiting,
+micro-batching, voting, storing the trace, and the HTTP API around it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from orchestrator.api.process import create_key, start_server
+from orchestrator.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CHAT = "/v1/chat/completions"
+ANSWERS = "/v1/answers"
+QUESTIONS = [
+    f"Question {i}: which option is correct? The options are: (A) {i} (B) {i + 1} (C) {i + 2}"
+    for i in range(16)
+]
+POSTGRES_URL = os.environ.get(
+    "SYMOE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+def experts(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"e{i}",
+            "backend": "scripted",
+            "model": f"scripted/e{i}",
+            "roles": ["expert"],
+            "options": {"default": f"Expert e{i} reasons briefly. The answer is (B)."},
+        }
+        for i in range(n)
+    ]
+
+
+def body_for(endpoint: str, question: str) -> dict[str, Any]:
+    if endpoint == ANSWERS:
+        return {"question": question}
+    return {"model": "symoe", "messages": [{"role": "user", "content": question}]}
+
+
+def server_config(tmp: Path, n_experts: int, tagger: str, window_ms: float) -> dict[str, str]:
+    """The benchmark server's settings (SYMOE_* names without the prefix, lower case): a
+    database under `tmp`, `n_experts` scripted experts (their file written there), vote."""
+    experts_file = tmp / "experts.yaml"
+    experts_file.write_text(yaml.safe_dump({"experts": experts(n_experts)}))
+    return {
+        "data_dir": str(tmp / "home"),
+        "experts_file": str(experts_file),
+        "profile_file": "",
+        "aggregation": "vote",
+        "tagger": tagger,
+        "microbatch_window_ms": str(window_ms),
+        "api_rate_limit_per_minute": "0",
+    }
+
+
+def server_env(config: dict[str, str]) -> dict[str, str]:
+    """This process's environment with `config` as SYMOE_* variables, offline."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.update({f"SYMOE_{k.upper()}": v for k, v in config.items()})
+    return env
+
+
+def settings_of(config: dict[str, str]) -> Settings:
+    return Settings(**{k: (None if v == "" else v) for k, v in config.items()})  # type: ignore[arg-type]
+
+
+@contextmanager
+def database(kind: str, url: str = POSTGRES_URL) -> Iterator[str]:
+    """'' for SQLite under the data dir; for postgres the URL of a fresh schema, dropped after."""
+    if kind == "sqlite":
+        yield ""
+        return
+    if kind != "postgres":
+        raise SystemExit(f"--databases: sqlite or postgres, not {kind!r}")
+    admin = create_engine(url, connect_args={"connect_timeout": 3})
+    schema = f"symoe_bench_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Served:
+    url: str
+    headers: dict[str, str]
+    endpoints: list[str]
+
+
+@contextmanager
+def serving(config: dict[str, str], tmp: Path, processes: int) -> Iterator[Served]:
+    """`symoe serve` with `config` and `processes` API processes, warmed up: every question
+    once on each endpoint through each process (so every process has its embeddings)."""
+    env = server_env({**config, "api_workers": str(processes)})
+    key = create_key(env, name="bench")
+    headers = {"Authorization": f"Bearer {key}"}
+    server = start_server(env, tmp / f"serve-{processes}.log")
+    try:
+        endpoints = [ANSWERS, CHAT]
+        # separate connections, so the kernel hands them to different processes
+        for _ in range(4 * processes):
+            with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+                for q in QUESTIONS:
+                    for endpoint in endpoints:
+                        client.post(endpoint, json=body_for(endpoint, q)).raise_for_status()
+        yield Served(server.url, headers, endpoints)
+    finally:
+        server.stop()
