@@ -32,6 +32,7 @@ from orchestrator.settings import Settings
 from orchestrator.stages import StageExecutor
 from orchestrator.taggers import TAGGERS, Tagger, TaggerOptions
 from orchestrator.workflows.service import WorkflowService
+from skills.embedding_batcher import BatchingEmbedder
 from skills.embedding_cache import CachedEmbedder
 from skills.embeddings import MiniLMEmbedder
 from skills.profiles import ProfileSet
@@ -87,9 +88,10 @@ class Deployment:
         return MiniLMEmbedder()
 
     @cached_property
-    def embedder(self) -> CachedEmbedder:
-        """The model with its vectors cached on disk: skills and queries, read again and again."""
-        return CachedEmbedder(self.minilm, self.settings.cache_dir)
+    def embedder(self) -> BatchingEmbedder:
+        """The model with its vectors cached on disk: skills and queries, read again and again.
+        Concurrent requests' texts are embedded together, recent ones answered from memory."""
+        return BatchingEmbedder(CachedEmbedder(self.minilm, self.settings.cache_dir))
 
     def ingester(self, text_field: str = "text", id_field: str | None = None) -> Ingester:
         """Reads, chunks and embeds into the document store; chunks are embedded without
