@@ -15,6 +15,7 @@ then the trace's group commit), interleaved request by request so both see the s
 
     .venv/bin/python bench/api_load.py                                   # SQLite, 1 process
     .venv/bin/python bench/api_load.py --databases sqlite,postgres --processes 1,2
+    .venv/bin/python bench/api_load.py --group-ms 20 --endpoints answers  # groups that take time
 
 Results: bench/results/api_load.json and Markdown tables on stdout.
 """
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--experts", type=int, default=8, help="scripted experts (k=3 drawn)")
     parser.add_argument("--tagger", default="embedding", help="embedding | llm")
     parser.add_argument(
+        "--group-ms", type=float, default=0.0, help="each expert group takes this long (0)"
+    )
+    parser.add_argument(
         "--window-ms",
         type=float,
         default=Settings.model_fields["microbatch_window_ms"].default,
@@ -204,7 +208,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         with database(db) as url:
             home = tmp / db
             home.mkdir()
-            config = {**server_config(home, args.experts, args.tagger, args.window_ms)}
+            config = server_config(home, args.experts, args.tagger, args.window_ms, args.group_ms)
             config["database_url"] = url
             inproc = InProcess(settings_of(config))  # migrates before the servers start
             try:
@@ -237,7 +241,12 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
             "load_average_1m": os.getloadavg()[0],
             "python": platform.python_version(),
         },
-        "config": {"experts": args.experts, "tagger": args.tagger, "window_ms": args.window_ms},
+        "config": {
+            "experts": args.experts,
+            "tagger": args.tagger,
+            "window_ms": args.window_ms,
+            "group_ms": args.group_ms,
+        },
         "results": results,
         "overhead": overheads,
         "healthz_p50_ms": floor,

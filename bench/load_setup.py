@@ -36,14 +36,17 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def experts(n: int) -> list[dict[str, Any]]:
+def experts(n: int, group_ms: float = 0.0) -> list[dict[str, Any]]:
+    """`n` scripted experts; each group they run takes `group_ms` (as a GPU batch would,
+    whatever its size), so concurrent requests can meet in one group."""
+    options: dict[str, Any] = {"delay_s": group_ms / 1000} if group_ms else {}
     return [
         {
             "name": f"e{i}",
             "backend": "scripted",
             "model": f"scripted/e{i}",
             "roles": ["expert"],
-            "options": {"default": f"Expert e{i} reasons briefly. The answer is (B)."},
+            "options": {"default": f"Expert e{i} reasons briefly. The answer is (B).", **options},
         }
         for i in range(n)
     ]
@@ -55,11 +58,13 @@ def body_for(endpoint: str, question: str) -> dict[str, Any]:
     return {"model": "symoe", "messages": [{"role": "user", "content": question}]}
 
 
-def server_config(tmp: Path, n_experts: int, tagger: str, window_ms: float) -> dict[str, str]:
+def server_config(
+    tmp: Path, n_experts: int, tagger: str, window_ms: float, group_ms: float = 0.0
+) -> dict[str, str]:
     """The benchmark server's settings (SYMOE_* names without the prefix, lower case): a
     database under `tmp`, `n_experts` scripted experts (their file written there), vote."""
     experts_file = tmp / "experts.yaml"
-    experts_file.write_text(yaml.safe_dump({"experts": experts(n_experts)}))
+    experts_file.write_text(yaml.safe_dump({"experts": experts(n_experts, group_ms)}))
     return {
         "data_dir": str(tmp / "home"),
         "experts_file": str(experts_file),
