@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task, bootsteps
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from workers import liveness
 from workers.execute import execute_group
+from workers.group_merge import GroupMerger
 from workers.pool import ModelPool, PoolStats
 from workers.settings import WorkerSettings
 from workers.types import GenerationParams, ModelSpec, Prompt
@@ -34,6 +36,7 @@ TASK_NAME = "symoe.run_group"
 STATS_COMMAND = "symoe_pool_stats"
 
 _pool: ModelPool | None = None
+_merger: tuple[ModelPool, GroupMerger] | None = None  # the pool it runs on, itself
 _pool_lock = threading.Lock()
 _registered = False
 
@@ -50,6 +53,17 @@ def worker_pool(memory_budget_mb: int) -> ModelPool:
         if _pool is None:
             _pool = ModelPool(memory_budget_mb, WorkerSettings())
         return _pool
+
+
+def worker_merger(memory_budget_mb: int) -> GroupMerger:
+    """The process-wide merger over the pool: a threads-pool worker's concurrent groups for
+    one model and sampling (from any API process) run as one generate call."""
+    global _merger
+    pool = worker_pool(memory_budget_mb)
+    with _pool_lock:
+        if _merger is None or _merger[0] is not pool:  # (tests replace the pool)
+            _merger = (pool, GroupMerger(partial(execute_group, pool), pool.count_run))
+        return _merger[1]
 
 
 class _Request(BaseModel):
@@ -72,8 +86,7 @@ def run_group_payload(
     group: dict[str, Any], memory_budget_mb: int, hosted: list[str] | None = None
 ) -> dict[str, Any]:
     payload = GroupPayload.model_validate(group)
-    outcome = execute_group(
-        worker_pool(memory_budget_mb),
+    outcome = worker_merger(memory_budget_mb).run(
         payload.spec,
         payload.params,
         [r.prompt for r in payload.requests],

@@ -28,6 +28,11 @@ class PoolStats(BaseModel):
     loads_by_model: dict[str, int] = Field(default_factory=dict)
     resident: list[str] = Field(default_factory=list)
     resident_mb: int = 0
+    # worker tasks (workers/group_merge.py): execute_group calls, runs that served several
+    # tasks, and tasks that ran inside another task's call (tasks = group_runs + merged_tasks)
+    group_runs: int = 0
+    merged_runs: int = 0
+    merged_tasks: int = 0
 
 
 class ModelPool:
@@ -128,6 +133,14 @@ class ModelPool:
     def _forget_load(self, name: str, future: Future[LLMBackend]) -> None:
         if name in self._loading and self._loading[name][1] is future:
             del self._loading[name]
+
+    def count_run(self, tasks: int) -> None:
+        """One execute_group call served `tasks` worker tasks (GroupMerger's `on_run`)."""
+        with self._lock:
+            self.stats.group_runs += 1
+            if tasks > 1:
+                self.stats.merged_runs += 1
+                self.stats.merged_tasks += tasks - 1
 
     def release_all(self) -> None:
         with self._lock:
