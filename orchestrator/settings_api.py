@@ -62,6 +62,12 @@ class ApiSettings(BaseSettings):
         "supervisor starts them and restarts one that dies. Keys, jobs and expert sync go "
         "through the database; the rate limit is shared only with api_rate_limit_store=redis",
     )
+    api_follow_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="with api_workers above 1, each API process looks this often for the admin "
+        "changes another one stored (experts, the active profile set) and applies them",
+    )
     api_rate_limit_store: str = Field(
         default="memory",
         description="where the per-key rate limit's buckets live, a name in "

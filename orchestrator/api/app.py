@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, deployment: Deployment | None =
         services.deployment.stores  # noqa: B018 - migrate and sync experts before serving
         services.admin.load_stored_experts()  # enabled flags, experts created over the API
         services.publish(app.state)
+        services.start_following()  # several processes: apply the others' admin changes
         services.jobs.start()  # requeues jobs a stopped server left running
         # What start-up built lives as long as the server: out of the collector's way, so
         # full collections stay short (they cost 100 ms and more at the p99 otherwise).

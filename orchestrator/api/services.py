@@ -6,10 +6,13 @@ imports this module back.
 
 Stopping is bounded: from the stop signal (`begin_shutdown`), work in flight has
 `api_shutdown_grace_s` to finish; then the runner is cancelled, so requests and a job chunk
-still waiting for groups end at once (the job goes back to the queue)."""
+still waiting for groups end at once (the job goes back to the queue).
+
+With several API processes, a thread follows the database's admin changes (`start_following`)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from functools import cached_property
@@ -35,6 +38,8 @@ from orchestrator.runners import Runner
 from orchestrator.settings import Settings
 from orchestrator.trace import BatchReport
 
+log = logging.getLogger(__name__)
+
 
 class ApiServices:
     def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
@@ -47,6 +52,8 @@ class ApiServices:
         )
         self._stop_lock = threading.RLock()  # a signal may arrive while close() holds it
         self._stop_deadline: float | None = None
+        self._stop_following = threading.Event()
+        self._follower: threading.Thread | None = None
 
     @cached_property
     def runner(self) -> Runner:
@@ -155,6 +162,30 @@ class ApiServices:
             lambda: self.answering, self.deployment.registry, self.settings, self.metrics
         )
 
+    def start_following(self) -> None:
+        """With several API processes (api_workers > 1): a thread applies the admin changes
+        the others store (AdminService.follow_database every api_follow_s seconds) until
+        close. A single process makes every change itself, so it starts none."""
+        if self.settings.api_workers > 1 and self._follower is None:
+            self._follower = threading.Thread(
+                target=self._follow, name="symoe-follow-db", daemon=True
+            )
+            self._follower.start()
+
+    def _follow(self) -> None:
+        failing = False
+        while not self._stop_following.wait(self.settings.api_follow_s):
+            try:
+                self.admin.follow_database()
+            except Exception:  # a database away for a while: keep trying
+                if not failing:
+                    log.exception("following the database's admin changes failed; retrying")
+                failing = True
+            else:
+                if failing:
+                    log.info("following the database's admin changes again")
+                failing = False
+
     def begin_shutdown(self) -> None:
         """The server is stopping: start no new job chunk, and cancel the runner once the
         grace period is over. Idempotent; returns at once."""
@@ -178,6 +209,9 @@ class ApiServices:
     def close(self) -> None:
         """Within the grace period (counted from the stop signal, else from now)."""
         self.begin_shutdown()
+        self._stop_following.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)  # a rebuild under way finishes first
         if "openai" in self.__dict__:
             self.openai.close()  # waits for completions; the runner's cancel ends their waits
         if "jobs" in self.__dict__:

@@ -5,6 +5,7 @@ orchestrator.experts.Expert."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -75,6 +76,17 @@ class ExpertStore:
                 ({**_sans_marker(r.config), "enabled": r.enabled}, bool(r.config.get(API_CREATED)))
                 for r in rows
             ]
+
+    def change_marks(self) -> tuple[tuple[str, datetime], ...]:
+        """Each stored expert's name and last change (`updated_at`), by name: one small query
+        that tells an API process another one added, changed or switched an expert. Every
+        row's mark, not a count and a maximum, so a change committed after a later-stamped
+        one is noticed too."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(ExpertRow.name, ExpertRow.updated_at).order_by(ExpertRow.name)
+            )
+            return tuple((name, updated_at) for name, updated_at in rows)
 
     def add_expert(self, expert: Expert) -> None:
         """Store an expert created through the API; DuplicateExpertError if the name is

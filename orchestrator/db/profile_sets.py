@@ -79,6 +79,17 @@ class ProfileSetStore:
             )
             return None if body is None else ProfileSet.model_validate(body)
 
+    def active_id(self) -> int | None:
+        """The row id of the set `active_profile_set` reads (None: none is active), so an API
+        process notices another one's activation without reading the body."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(ProfileSetRow.id)
+                .where(ProfileSetRow.active)
+                .order_by(ProfileSetRow.id.desc())
+                .limit(1)
+            )
+
     def list_profile_sets(self) -> list[ProfileSetInfo]:
         with self.sessions() as session:
             rows = session.execute(

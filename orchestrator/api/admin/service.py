@@ -6,6 +6,10 @@ keys go through the KeyStore, and recruitment statistics are counted from stored
 Experts at restart: the database keeps every change, but for an expert that experts.yaml
 declares the YAML wins again on everything but `enabled` (see ExpertStore.sync_experts);
 experts created through the API are loaded from the database.
+
+With several API processes (`symoe serve --workers N`) each follows the database
+(`follow_database`, polled by ApiServices): the experts and the active profile set that
+another process (or the CLI) changed are applied here within `api_follow_s`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MASK = "***"
 _SECRET_SUFFIXES = ("api_key", "apikey", "secret", "token", "password", "authorization")
+_UNSEEN: Final = object()  # no database state seen yet: the first look applies everything
 
 
 def masked(expert: Expert) -> Expert:
@@ -77,29 +82,67 @@ class AdminService:
         self._keys = keys  # built on first use
         self._rebuild = rebuild  # a new answering service over the active profile set
         self._lock = threading.Lock()
+        # what this process last applied: ExpertStore.change_marks, ProfileSetStore.active_id
+        self._seen_experts: object = _UNSEEN
+        self._seen_profile_set: object = _UNSEEN
 
-    # -- experts ----------------------------------------------------------------------------
+    # -- following the database -------------------------------------------------------------
 
     def load_stored_experts(self) -> None:
-        """At start-up, after experts.yaml is synced: apply the database's `enabled` flags
-        and register the experts created through the API."""
-        registry = self._deployment.registry
+        """At start-up, after experts.yaml is synced: apply the stored experts (the
+        database's `enabled` flags, the experts created through the API). What it sees, and
+        the active profile set (the answering service, built later, reads it then or newer),
+        is what `follow_database` compares with."""
+        stores = self._deployment.stores
         with self._lock:
-            for config, created in self._deployment.stores.experts.stored_experts():
-                name = str(config.get("name"))
-                try:
-                    known = registry.get(name)
-                except UnknownExpertError:
-                    known = None
-                if known is not None:
-                    if known.enabled != config["enabled"]:
-                        update = {"enabled": config["enabled"]}
-                        registry.put(known.model_copy(update=update), new=False)
-                elif created:
-                    try:
-                        registry.put(Expert.model_validate(config), new=True)
-                    except ValidationError as exc:
-                        log.warning("stored expert %r not loaded: %s", name, exc.errors()[0])
+            self._seen_experts = stores.experts.change_marks()  # before the state it marks
+            self._seen_profile_set = stores.profile_sets.active_id()
+            self._apply_stored_experts()
+
+    def follow_database(self) -> bool:
+        """Apply what changed in the database since this process last looked (another API
+        process's admin request, the CLI): the stored experts when any expert's row changed,
+        a rebuilt answering service when another profile set is active. Cheap when nothing
+        changed (two small queries); whether anything was applied."""
+        stores = self._deployment.stores
+        with self._lock:
+            experts = stores.experts.change_marks()
+            profile_set = stores.profile_sets.active_id()
+            changed = False
+            if experts != self._seen_experts:
+                self._apply_stored_experts()
+                self._seen_experts, changed = experts, True
+            if profile_set != self._seen_profile_set:
+                self._rebuild()  # reads the active set again: this one or newer
+                self._seen_profile_set, changed = profile_set, True
+        if changed:
+            log.info("applied the admin changes stored by another process")
+        return changed
+
+    def _apply_stored_experts(self) -> None:
+        """Under the lock: the registry made to match the database. A known expert whose
+        stored config or `enabled` differs is replaced (experts.yaml's are stored as declared
+        at start-up, so there only `enabled` may differ then); one created through the API and
+        not known yet is added; one only another experts file declares is left out. After
+        this process's own change nothing differs, so a second look changes nothing."""
+        registry = self._deployment.registry
+        for config, created in self._deployment.stores.experts.stored_experts():
+            name = str(config.get("name"))
+            try:
+                known: Expert | None = registry.get(name)
+            except UnknownExpertError:
+                known = None
+            if known is None and not created:
+                continue
+            try:
+                stored = Expert.model_validate(config)
+            except ValidationError as exc:
+                log.warning("stored expert %r not loaded: %s", name, exc.errors()[0])
+                continue
+            if stored != known:
+                registry.put(stored, new=known is None)
+
+    # -- experts ----------------------------------------------------------------------------
 
     def list_experts(self) -> list[Expert]:
         return [masked(e) for e in self._deployment.registry.all()]
@@ -170,7 +213,9 @@ class AdminService:
                 ps = self._deployment.stores.profile_sets.activate_profile_set(name, version)
             except InputError as exc:
                 raise ApiError(404, str(exc), code="unknown_profile_set") from None
-            self._rebuild()
+            active = self._deployment.stores.profile_sets.active_id()
+            self._rebuild()  # reads the active set again: this one or newer
+            self._seen_profile_set = active  # followed: no second rebuild for it
         infos = self._deployment.stores.profile_sets.list_profile_sets()
         return next(i for i in infos if (i.name, i.version) == (ps.name, ps.version))
 

@@ -1,6 +1,7 @@
 """`symoe serve --workers 2` as a real process tree on the real Redis: two API processes share
 one port, a key's rate limit (Redis store) and its revocation (the database) hold across
-both, and SIGTERM stops the supervisor and every child within the grace period.
+both, an expert disabled through one reaches the other within seconds (it follows the
+database), and SIGTERM stops the supervisor and every child within the grace period.
 
 Which process served a request is read from the kernel, not from the server: the test's
 connection's server-side socket is found in /proc/net/tcp and then among the children's file
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import logging
 import multiprocessing
 import os
@@ -194,6 +196,38 @@ def test_a_revoked_key_is_refused_by_both_processes_at_once(
     path = f"/v1/admin/keys/{user.id}/revoke"
     assert _request(connections[0], "POST", path, admin.key) == 200  # revoked in one process
     assert [_request(c, "GET", "/v1/models", user.key) for c in connections] == [401, 401]
+    for conn in connections:
+        conn.close()
+
+
+def _models(conn: http.client.HTTPConnection, keys: KeyStore) -> list[str]:
+    """GET /v1/models on `conn` with a fresh key (each key's rate limit is tiny here)."""
+    key = keys.create("models", "user").key
+    conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 200, body
+    return [m["id"] for m in body["data"]]
+
+
+def test_an_expert_disabled_in_one_process_is_gone_from_both_within_seconds(
+    server: tuple[ServerProcess, KeyStore],
+) -> None:
+    served, keys = server
+    admin = keys.create("admin", "admin").key
+    connections = list(_connection_to_each(served).values())
+    assert all("e0" in _models(c, keys) for c in connections)
+
+    def listed_by_none() -> bool:
+        return not any("e0" in _models(c, keys) for c in connections)
+
+    def listed_by_both() -> bool:
+        return all("e0" in _models(c, keys) for c in connections)
+
+    for change, follows in (("disable", listed_by_none), ("enable", listed_by_both)):
+        path = f"/v1/admin/experts/e0/{change}"
+        assert _request(connections[0], "POST", path, admin) == 200  # in one process
+        wait_for(follows, f"both processes to {change} e0", 3, interval_s=0.2)
     for conn in connections:
         conn.close()
 
