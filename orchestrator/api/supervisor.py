@@ -12,9 +12,9 @@ before they are up (`MAX_START_FAILURES` in a row) end the supervisor with exit 
 uvicorn's start-up failure code, since the next start would fail the same way.
 
 State the processes share goes through the database (keys and their revocations, jobs and
-their leases, experts and profile sets at start-up) or Redis (the rate limit, with
-api_rate_limit_store=redis); what each process keeps to itself: /metrics, micro-batching,
-loaded models."""
+their leases, experts and profile sets, which each process follows within api_follow_s) or
+Redis (the rate limit, with api_rate_limit_store=redis); what each process keeps to itself:
+/metrics, micro-batching (merged again at a threads-pool worker), loaded models."""
 
 from __future__ import annotations
 
