@@ -128,7 +128,8 @@ class Deployment:
         """A runner by `settings.runner`. In process it has its own model pool (evaluation
         counts each method's loads apart); distributed, the workers hold the pools.
         `microbatch` (online serving, many concurrent callers) merges their groups for the
-        same expert within `microbatch_window_ms`; batch jobs group already and skip it."""
+        same expert, continuously (`microbatch_window_ms` is the longest wait under load);
+        batch jobs group already and skip it."""
         runner = self._base_runner()
         window_s = self.settings.microbatch_window_ms / 1000
         if microbatch and window_s > 0:

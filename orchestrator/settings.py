@@ -133,8 +133,8 @@ class ExecutionSettings(BaseSettings):
         default=20,
         ge=0,
         le=5000,
-        description="online serving: merge concurrent requests' groups for the same expert "
-        "arriving within this window into one group (0 = off)",
+        description="online serving: the longest a group waits for more of its expert's "
+        "requests while one is in flight (an idle expert's group goes at once; 0 = off)",
     )
     group_retries: int = Field(default=1, ge=0)
     # where a workflow's independent sub-tasks run: a bounded thread pool in the process
