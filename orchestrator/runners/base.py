@@ -17,6 +17,8 @@ class Runner(ABC):
     name: str = ""
     # whether `run` hands out text while decoding; the others return whole completions only
     streams: bool = False
+    # whether two groups sent at once can run side by side (workers) or queue (one GPU)
+    side_by_side: bool = True
 
     @abstractmethod
     def run_groups(

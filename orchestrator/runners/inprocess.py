@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class InProcessRunner(Runner):
     name = "inprocess"
     streams = True
+    side_by_side = False  # one group at a time, under the lock
 
     def __init__(self, pool: ModelPool, prefetch: bool = True) -> None:
         self.pool = pool

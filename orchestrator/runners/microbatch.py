@@ -5,8 +5,10 @@ they reach the inner runner, so N concurrent queries cost far fewer than N model
 Per key: when nothing of that key is in flight, a group is sent at once (an idle server adds
 no wait). Groups that arrive while one is in flight gather into the next group, which is sent
 as soon as the one in flight finishes, when it reaches `max_group` requests, or when its first
-member has waited `window_s` (the maximum wait, which only applies under load; a runner that
-can run two groups of one expert side by side then does).
+member has waited `window_s` (the maximum wait, which only applies under load, and only
+over a runner that runs groups side by side, such as Celery workers: over the in-process
+runner, which runs one group at a time, a group sent early would only queue behind the
+other instead of joining it).
 
 Each caller still gets back exactly its own group's result: a merged result is cut back along
 the callers' request counts. A model load is reported once, to the first caller.
@@ -69,6 +71,7 @@ class MicroBatchingRunner(Runner):
             raise ValueError("window_s must be >= 0")
         self.inner = inner
         self.streams = inner.streams
+        self.side_by_side = inner.side_by_side
         self.window_s = window_s
         self.max_group = max_group
         self.stats = MicroBatchStats()
@@ -103,7 +106,7 @@ class MicroBatchingRunner(Runner):
             bucket = state.pending
             if bucket is None:
                 bucket = state.pending = _Bucket(key)
-                if state.in_flight and self.window_s > 0:
+                if state.in_flight and self.window_s > 0 and self.inner.side_by_side:
                     bucket.timer = threading.Timer(self.window_s, self._send_waited, [bucket])
                     bucket.timer.daemon = True
                     bucket.timer.start()
