@@ -30,27 +30,27 @@ import shlex
 import shutil
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from load_inprocess import InProcess, percentile
+from load_inprocess import InProcess, closed_loop, percentile
 from load_setup import (
     ANSWERS,
     CHAT,
     QUESTIONS,
     REPO,
     body_for,
-    database,
+    deployment_args,
+    deployments,
     server_config,
     server_env,
     serving,
     settings_of,
 )
-
-from orchestrator.settings import Settings
 
 __all__ = ["ANSWERS", "CHAT", "QUESTIONS", "REPO", "body_for", "server_config", "server_env"]
 CORES = os.cpu_count() or 1
@@ -60,34 +60,21 @@ def load(
     url: str, endpoint: str, headers: dict[str, str], clients: int, total: int
 ) -> dict[str, Any]:
     """`total` requests from `clients` threads, each on its own keep-alive connection."""
-    latencies: list[float] = []
     failures: list[str] = []
-    counter = iter(range(total))
-    lock = threading.Lock()
 
-    def worker() -> None:
+    @contextmanager
+    def connection() -> Iterator[Callable[[int], None]]:
         with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-            while True:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    return
-                body = body_for(endpoint, QUESTIONS[i % len(QUESTIONS)])
-                started = time.perf_counter()
-                response = client.post(endpoint, json=body)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if response.status_code != 200:
-                        failures.append(f"{response.status_code}: {response.text[:200]}")
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+            def post(i: int) -> None:
+                body = body_for(endpoint, QUESTIONS[i % len(QUESTIONS)])
+                response = client.post(endpoint, json=body)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code}: {response.text[:200]}")
+
+            yield post
+
+    latencies, wall = closed_loop(connection, clients, total)
     return {
         "requests": total,
         "errors": len(failures),
@@ -171,22 +158,9 @@ def overhead_table(overheads: dict[str, dict[str, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="per point")
-    parser.add_argument("--concurrency", default="1,8,32,64")
-    parser.add_argument("--databases", default="sqlite", help="sqlite,postgres")
-    parser.add_argument("--processes", default="1", help="API processes, e.g. 1,2")
     parser.add_argument("--endpoints", default="answers,chat", help="answers,chat")
     parser.add_argument("--no-inprocess", action="store_true", help="API points only")
-    parser.add_argument("--experts", type=int, default=8, help="scripted experts (k=3 drawn)")
-    parser.add_argument("--tagger", default="embedding", help="embedding | llm")
-    parser.add_argument(
-        "--group-ms", type=float, default=0.0, help="each expert group takes this long (0)"
-    )
-    parser.add_argument(
-        "--window-ms",
-        type=float,
-        default=Settings.model_fields["microbatch_window_ms"].default,
-        help="micro-batching's maximum wait under load (default: the settings' default)",
-    )
+    deployment_args(parser)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "api_load.json")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="symoe-api-load-"))
@@ -197,43 +171,15 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
-    levels = [int(c) for c in args.concurrency.split(",")]
-    processes = [int(p) for p in args.processes.split(",")]
-    named = {"answers": ANSWERS, "chat": CHAT}
-    endpoints = [named[e] for e in args.endpoints.split(",")]
     results: list[dict[str, Any]] = []
     overheads: dict[str, dict[str, float]] = {}
     floor = float("nan")
-    for db in args.databases.split(","):
-        with database(db) as url:
-            home = tmp / db
-            home.mkdir()
-            config = server_config(home, args.experts, args.tagger, args.window_ms, args.group_ms)
-            config["database_url"] = url
-            inproc = InProcess(settings_of(config))  # migrates before the servers start
-            try:
-                for q in QUESTIONS:
-                    inproc.answer(q)
-                if not args.no_inprocess:
-                    for clients in levels:
-                        point = inproc.load(QUESTIONS, clients, args.requests)
-                        results.append(_row("in-process", db, 1, ANSWERS, clients, point))
-                for n in processes:
-                    with serving(config, home, n) as served:
-                        for endpoint in endpoints:
-                            for clients in levels:
-                                point = load(
-                                    served.url, endpoint, served.headers, clients, args.requests
-                                )
-                                results.append(_row("api", db, n, endpoint, clients, point))
-                            if n == 1:
-                                overheads[f"{db}, {endpoint}"] = overhead(
-                                    served.url, endpoint, served.headers, inproc, args.requests
-                                )
-                        if n == 1:
-                            floor = floor_p50_ms(served.url, args.requests)
-            finally:
-                inproc.close()
+    for db, config, home in deployments(args, tmp):
+        inproc = InProcess(settings_of(config))  # migrates before the servers start
+        try:
+            floor = measure(args, db, config, home, inproc, results, overheads)
+        finally:
+            inproc.close()
     record = {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
         "machine": {
@@ -258,6 +204,41 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print(overhead_table(overheads))
     print(f"\nGET /healthz p50 at 1 client (HTTP floor, no key): {floor:.2f} ms")
     print(f"written to {args.out}")
+
+
+def measure(
+    args: argparse.Namespace,
+    db: str,
+    config: dict[str, str],
+    home: Path,
+    inproc: InProcess,
+    results: list[dict[str, Any]],
+    overheads: dict[str, dict[str, float]],
+) -> float:
+    """One database's points (appended to `results`, `overheads`); the HTTP floor."""
+    levels = [int(c) for c in args.concurrency.split(",")]
+    named = {"answers": ANSWERS, "chat": CHAT}
+    endpoints = [named[e] for e in args.endpoints.split(",")]
+    floor = float("nan")
+    for q in QUESTIONS:
+        inproc.answer(q)
+    if not args.no_inprocess:
+        for clients in levels:
+            point = inproc.load(QUESTIONS, clients, args.requests)
+            results.append(_row("in-process", db, 1, ANSWERS, clients, point))
+    for n in [int(p) for p in args.processes.split(",")]:
+        with serving(config, home, n) as served:
+            for endpoint in endpoints:
+                for clients in levels:
+                    point = load(served.url, endpoint, served.headers, clients, args.requests)
+                    results.append(_row("api", db, n, endpoint, clients, point))
+                if n == 1:
+                    overheads[f"{db}, {endpoint}"] = overhead(
+                        served.url, endpoint, served.headers, inproc, args.requests
+                    )
+            if n == 1:
+                floor = floor_p50_ms(served.url, args.requests)
+    return floor
 
 
 def _row(

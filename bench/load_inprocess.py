@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from orchestrator.api.answers.schemas import AnswerRequest
@@ -19,6 +21,40 @@ from orchestrator.settings import Settings
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+Call = Callable[[int], None]
+
+
+def closed_loop(
+    open_client: Callable[[], AbstractContextManager[Call]], clients: int, total: int
+) -> tuple[list[float], float]:
+    """`total` calls (call(i) for i < total) from `clients` threads, each with the client
+    `open_client` gives it, one call after the other: each call's seconds, and the wall time."""
+    latencies: list[float] = []
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with open_client() as call:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                call(i)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - started
 
 
 class InProcess:
@@ -49,29 +85,11 @@ class InProcess:
     def load(self, questions: list[str], clients: int, total: int) -> dict[str, Any]:
         """`total` answers from `clients` threads; with the groups and commits they took."""
         before = self.counters()
-        latencies: list[float] = []
-        counter = iter(range(total))
-        lock = threading.Lock()
 
-        def worker() -> None:
-            while True:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    return
-                started = time.perf_counter()
-                self.answer(questions[i % len(questions)])
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
+        def answer(i: int) -> None:
+            self.answer(questions[i % len(questions)])
 
-        threads = [threading.Thread(target=worker) for _ in range(clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
+        latencies, wall = closed_loop(lambda: nullcontext(answer), clients, total)
         after = self.counters()
         delta = {k: after[k] - before.get(k, 0) for k in after}
         return {

@@ -8,6 +8,7 @@ micro-batching, voting, storing the trace, and the HTTP API around it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import uuid
 from collections.abc import Iterator
@@ -58,6 +59,24 @@ def body_for(endpoint: str, question: str) -> dict[str, Any]:
     return {"model": "symoe", "messages": [{"role": "user", "content": question}]}
 
 
+def deployment_args(parser: argparse.ArgumentParser) -> None:
+    """The options both load benchmarks share: what is served, where and by how many."""
+    parser.add_argument("--concurrency", default="1,8,32,64", help="clients per point")
+    parser.add_argument("--databases", default="sqlite", help="sqlite,postgres")
+    parser.add_argument("--processes", default="1", help="API processes, e.g. 1,2")
+    parser.add_argument("--experts", type=int, default=8, help="scripted experts (k=3 drawn)")
+    parser.add_argument("--tagger", default="embedding", help="embedding | llm")
+    parser.add_argument(
+        "--group-ms", type=float, default=0.0, help="each expert group takes this long (0)"
+    )
+    parser.add_argument(
+        "--window-ms",
+        type=float,
+        default=Settings.model_fields["microbatch_window_ms"].default,
+        help="micro-batching's maximum wait under load (default: the settings' default)",
+    )
+
+
 def server_config(
     tmp: Path, n_experts: int, tagger: str, window_ms: float, group_ms: float = 0.0
 ) -> dict[str, str]:
@@ -106,6 +125,17 @@ def database(kind: str, url: str = POSTGRES_URL) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def deployments(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """(database name, server config, its folder) for each of --databases, in its own folder
+    under `tmp` (a PostgreSQL schema lives while its iteration does)."""
+    for db in args.databases.split(","):
+        with database(db) as url:
+            home = tmp / db
+            home.mkdir()
+            config = server_config(home, args.experts, args.tagger, args.window_ms, args.group_ms)
+            yield db, {**config, "database_url": url}, home
 
 
 @dataclass

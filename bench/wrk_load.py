@@ -37,9 +37,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from load_setup import ANSWERS, CHAT, REPO, database, server_config, serving, settings_of
-
-from orchestrator.settings import Settings
+from load_setup import (
+    ANSWERS,
+    CHAT,
+    REPO,
+    Served,
+    deployment_args,
+    deployments,
+    serving,
+    settings_of,
+)
 
 SCRIPT = Path("bench") / "wrk" / "post.lua"  # relative to REPO, where wrk runs
 ENDPOINTS = {"answers": [ANSWERS], "chat": [CHAT], "both": [ANSWERS, CHAT]}
@@ -122,6 +129,20 @@ def point(endpoint: str, clients: int, out: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def wrk_point(
+    args: argparse.Namespace,
+    wrk: str,
+    served: Served,
+    endpoint: str,
+    clients: int,
+    commands: list[str],
+) -> dict[str, Any]:
+    key = served.headers["Authorization"].removeprefix("Bearer ")
+    command = wrk_command(wrk, served.url, endpoint, key, clients, args.duration, args.timeout)
+    commands.append(shown(command, key))
+    return point(endpoint, clients, run_wrk(command, args.duration))
+
+
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| database | processes | endpoint | clients | req/s | req/s per core | p50 ms "
@@ -141,19 +162,9 @@ def table(results: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per point")
-    parser.add_argument("--concurrency", default="1,8,32,64", help="connections per point")
     parser.add_argument("--endpoint", choices=sorted(ENDPOINTS), default="both")
     parser.add_argument("--timeout", type=int, default=30, help="wrk's per-request timeout, s")
-    parser.add_argument("--databases", default="sqlite", help="sqlite,postgres")
-    parser.add_argument("--processes", default="1", help="API processes, e.g. 1,2")
-    parser.add_argument("--experts", type=int, default=8, help="scripted experts (k=3 drawn)")
-    parser.add_argument("--tagger", default="embedding", help="embedding | llm")
-    parser.add_argument(
-        "--window-ms",
-        type=float,
-        default=Settings.model_fields["microbatch_window_ms"].default,
-        help="micro-batching window of the server (default: the settings' default)",
-    )
+    deployment_args(parser)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "wrk_load.json")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -170,30 +181,20 @@ def run(args: argparse.Namespace, levels: list[int], wrk: str, tmp: Path) -> Non
     results: list[dict[str, Any]] = []
     endpoints = ENDPOINTS[args.endpoint]
     commands: list[str] = []
-    for db in args.databases.split(","):
-        with database(db) as url:
-            home = tmp / db
-            home.mkdir()
-            config = server_config(home, args.experts, args.tagger, args.window_ms)
-            config["database_url"] = url
-            for n in [int(p) for p in args.processes.split(",")]:
-                with serving(config, home, n) as served:
-                    key = served.headers["Authorization"].removeprefix("Bearer ")
-                    for endpoint in endpoints:
-                        for clients in levels:
-                            command = wrk_command(
-                                wrk, served.url, endpoint, key, clients, args.duration, args.timeout
-                            )
-                            commands.append(shown(command, key))
-                            out = run_wrk(command, args.duration)
-                            r = {"database": db, "processes": n} | point(endpoint, clients, out)
-                            results.append(r)
-                            print(
-                                f"{db} x{n} {endpoint} {clients}: {r['rps']:.0f} req/s, p99 "
-                                f"{r['p99_ms']:.1f} ms, {r['non2xx']} non-2xx, "
-                                f"{r['errors']} errors",
-                                file=sys.stderr,
-                            )
+    config: dict[str, str] = {}
+    for db, config, home in deployments(args, tmp):
+        for n in [int(p) for p in args.processes.split(",")]:
+            with serving(config, home, n) as served:
+                for endpoint in endpoints:
+                    for clients in levels:
+                        r = {"database": db, "processes": n}
+                        r |= wrk_point(args, wrk, served, endpoint, clients, commands)
+                        results.append(r)
+                        print(
+                            f"{db} x{n} {endpoint} {clients}: {r['rps']:.0f} req/s, p99 "
+                            f"{r['p99_ms']:.1f} ms, {r['non2xx']} non-2xx, {r['errors']} errors",
+                            file=sys.stderr,
+                        )
     settings = settings_of(config)  # for the record: k
     skipped: list[str] = []
 
