@@ -143,6 +143,36 @@ class Served:
     url: str
     headers: dict[str, str]
     endpoints: list[str]
+    pid: int  # the `symoe serve` process (the supervisor, with several processes)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server's processes have used so far."""
+        return sum(_cpu_s(pid) for pid in _tree(self.pid))
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += children.get(out[-1], [])
+    return out
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -161,6 +191,6 @@ def serving(config: dict[str, str], tmp: Path, processes: int) -> Iterator[Serve
                 for q in QUESTIONS:
                     for endpoint in endpoints:
                         client.post(endpoint, json=body_for(endpoint, q)).raise_for_status()
-        yield Served(server.url, headers, endpoints)
+        yield Served(server.url, headers, endpoints, server.proc.pid)
     finally:
         server.stop()

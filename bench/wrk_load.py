@@ -140,21 +140,25 @@ def wrk_point(
     key = served.headers["Authorization"].removeprefix("Bearer ")
     command = wrk_command(wrk, served.url, endpoint, key, clients, args.duration, args.timeout)
     commands.append(shown(command, key))
-    return point(endpoint, clients, run_wrk(command, args.duration))
+    cpu = served.cpu_s()
+    result = point(endpoint, clients, run_wrk(command, args.duration))
+    result["server_cpu_ms_per_request"] = (served.cpu_s() - cpu) / result["requests"] * 1000
+    return result
 
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| database | processes | endpoint | clients | req/s | req/s per core | p50 ms "
-        "| p99 ms | non-2xx | errors |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| p99 ms | non-2xx | errors | server CPU ms per request |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cores = os.cpu_count() or 1
     for r in results:
         lines.append(
             f"| {r['database']} | {r['processes']} | {r['endpoint']} | {r['concurrency']} | "
             f"{r['rps']:.0f} | {r['rps'] / cores:.0f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {r['non2xx']} | {r['errors']} |"
+            f"{r['p99_ms']:.1f} | {r['non2xx']} | {r['errors']} | "
+            f"{r['server_cpu_ms_per_request']:.2f} |"
         )
     return "\n".join(lines)
 
