@@ -126,6 +126,8 @@ class TraceWriter:
         self.stats.commits += 1
         self.stats.largest = max(self.stats.largest, len(taken))
         for (report, future), error in zip(taken, outcomes, strict=True):
+            if not future.set_running_or_notify_cancel():
+                continue  # its caller cancelled the wait; the outcome stands all the same
             if error is None:
                 self.stats.reports += 1
                 future.set_result(None)
