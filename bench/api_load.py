@@ -37,15 +37,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from load_inprocess import InProcess, closed_loop, percentile
+from load_inprocess import InProcess
 from load_setup import (
     ANSWERS,
     CHAT,
     QUESTIONS,
     REPO,
     body_for,
+    closed_loop,
     deployment_args,
     deployments,
+    percentile,
     server_config,
     server_env,
     serving,

@@ -4,11 +4,11 @@ What the API adds on top is the HTTP layer, the key check and the JSON response.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from typing import Any
+
+from load_setup import closed_loop, percentile
 
 from orchestrator.api.answers.schemas import AnswerRequest
 from orchestrator.api.services import ApiServices
@@ -16,45 +16,6 @@ from orchestrator.options import Budgets, RequestedOptions, batch_options
 from orchestrator.plan import Query
 from orchestrator.runners import MicroBatchingRunner
 from orchestrator.settings import Settings
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-Call = Callable[[int], None]
-
-
-def closed_loop(
-    open_client: Callable[[], AbstractContextManager[Call]], clients: int, total: int
-) -> tuple[list[float], float]:
-    """`total` calls (call(i) for i < total) from `clients` threads, each with the client
-    `open_client` gives it, one call after the other: each call's seconds, and the wall time."""
-    latencies: list[float] = []
-    counter = iter(range(total))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with open_client() as call:
-            while True:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    return
-                started = time.perf_counter()
-                call(i)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, time.perf_counter() - started
 
 
 class InProcess:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,45 @@ QUESTIONS = [
 POSTGRES_URL = os.environ.get(
     "SYMOE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+Call = Callable[[int], None]
+
+
+def closed_loop(
+    open_client: Callable[[], AbstractContextManager[Call]], clients: int, total: int
+) -> tuple[list[float], float]:
+    """`total` calls (call(i) for i < total) from `clients` threads, each with the client
+    `open_client` gives it, one call after the other: each call's seconds, and the wall time."""
+    latencies: list[float] = []
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with open_client() as call:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                call(i)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - started
 
 
 def experts(n: int, group_ms: float = 0.0) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 uses what both have (`Deployment.make_runner(microbatch=True)`, `Deployment.answering`):
 req/s, p50/p99 and merged groups per request at 1, 8 and 32 client threads, over 8 scripted
 experts whose every group takes GROUP_MS (as a model's batch does), k=3, vote.
+Its questions and client threads are bench/load_setup.py's (which runs on older checkouts too).
 
     .venv/bin/python bench/microbatch_before_after.py 20
     git worktree add /tmp/old <commit>
@@ -13,22 +14,17 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import yaml
+from load_setup import QUESTIONS, closed_loop
 
 from orchestrator.factory import Deployment
 from orchestrator.options import Budgets, RequestedOptions, batch_options
 from orchestrator.plan import Query
 from orchestrator.settings import Settings
-
-QUESTIONS = [
-    f"Question {i}: which option is correct? The options are: (A) {i} (B) {i + 1} (C) {i + 2}"
-    for i in range(16)
-]
 
 
 def main(group_ms: float) -> None:
@@ -75,27 +71,12 @@ def main(group_ms: float) -> None:
 
 def _load(answer: Callable[[str], object], clients: int, n: int) -> tuple[float, list[float]]:
     """`n` answers from `clients` threads: the wall time, each answer's seconds (sorted)."""
-    latencies: list[float] = []
-    counter = iter(range(n))
-    lock = threading.Lock()
 
-    def worker() -> None:
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            started = time.perf_counter()
-            answer(QUESTIONS[i % len(QUESTIONS)])
-            latencies.append(time.perf_counter() - started)
+    def call(i: int) -> None:
+        answer(QUESTIONS[i % len(QUESTIONS)])
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started, sorted(latencies)
+    latencies, wall = closed_loop(lambda: nullcontext(call), clients, n)
+    return wall, sorted(latencies)
 
 
 if __name__ == "__main__":
