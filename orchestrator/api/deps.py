@@ -18,7 +18,7 @@ from orchestrator.db.keys import ApiKeyInfo, KeyStore
 
 # The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
 # one hop per dependency per request, which costs more than these few microseconds of work
-# (the key check reads the database only on a cache miss, every few seconds per key).
+# (the key check is one indexed SELECT on the driver's cursor: about 10 us on SQLite).
 def from_state(attribute: str) -> Callable[[Request], Awaitable[Any]]:
     """A dependency that returns the service `create_app` put on `app.state` under
     `attribute`; each feature declares its own, typed, in its routes module."""

@@ -42,22 +42,29 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
     return ApiKeyInfo.model_validate(row, from_attributes=True)
 
 
-# The one query on every request: the key's row if it exists and is not revoked.
-_VERIFY = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at).where(
+# What the first request with a key reads; later ones only check it is still not revoked.
+_INFO = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at).where(
     ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None)
 )
+_LIVE = select(ApiKeyRow.id).where(
+    ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None)
+)
+_KNOWN_MAX = 10_000  # keys whose info is kept (id, name, role and creation never change)
 
 
 class KeyStore:
     """Create, verify, list and revoke keys. `verify` reads the database on every call, so a
     key revoked by any process (`symoe keys revoke`, another API server) fails at once: one
-    indexed SELECT on a connection of its own in autocommit mode (no pool checkout, ping or
-    rollback per request; README gives its cost)."""
+    indexed SELECT on a connection of its own in autocommit mode, sent through the driver's
+    own cursor (7 us on SQLite, against 68 us through SQLAlchemy; README gives its cost)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self._connection: Connection | None = None
         self._lock = threading.Lock()  # one statement at a time on the shared connection
+        self._known: dict[str, ApiKeyInfo] = {}  # digest -> info, of keys seen live
+        self._live_sql = ""  # _LIVE compiled for the connection's dialect
+        self._live_positional = True
 
     def create(self, name: str, role: str) -> CreatedKey:
         if role not in ROLES:
@@ -77,23 +84,51 @@ class KeyStore:
         """The key's info if it exists and is not revoked, else None."""
         digest = hash_key(key)
         with self._lock:
-            row = self._lookup(digest)
-        if row is None:
-            return None
-        return ApiKeyInfo(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
+            if not self._live(digest):
+                self._known.pop(digest, None)
+                return None
+            info = self._known.get(digest)
+            if info is None:
+                row = self._autocommit().execute(_INFO, {"digest": digest}).first()
+                if row is None:  # revoked just now
+                    return None
+                info = ApiKeyInfo(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
+                if len(self._known) >= _KNOWN_MAX:
+                    self._known.clear()
+                self._known[digest] = info
+            return info
 
-    def _lookup(self, digest: str) -> Row[str, str, str, datetime] | None:
+    def _live(self, digest: str) -> bool:
+        """Whether a key with this digest exists unrevoked: `_LIVE` on the driver's cursor
+        (a dropped connection, as after a database restart, is opened again once)."""
         for attempt in range(2):
-            if self._connection is None:
-                engine = self.sessions.kw["bind"]
-                self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection = self._autocommit()
+            dialect = connection.dialect
+            raw = connection.connection.driver_connection
+            cursor = raw.cursor()
             try:
-                return self._connection.execute(_VERIFY, {"digest": digest}).first()
-            except DBAPIError as exc:  # a dropped connection (database restart): once more
-                self.close()
-                if attempt or not exc.connection_invalidated:
+                cursor.execute(self._live_sql, self._live_params(digest))
+                found = cursor.fetchone() is not None
+                cursor.close()
+                return found
+            except dialect.loaded_dbapi.Error as exc:
+                dropped = dialect.is_disconnect(exc, raw, cursor)
+                self._connection = None
+                connection.invalidate(exc)  # closing would try a rollback on a dead line
+                if attempt or not dropped:
                     raise
         raise AssertionError("unreachable")
+
+    def _live_params(self, digest: str) -> tuple[str] | dict[str, str]:
+        return (digest,) if self._live_positional else {"digest": digest}
+
+    def _autocommit(self) -> Connection:
+        if self._connection is None:
+            engine = self.sessions.kw["bind"]
+            self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            compiled = _LIVE.compile(dialect=engine.dialect)  # in the driver's paramstyle
+            self._live_sql, self._live_positional = str(compiled), compiled.positional
+        return self._connection
 
     def close(self) -> None:
         """Release the verification connection (the next `verify` opens another)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC
 
 import pytest
+from sqlalchemy import Engine, text
 
-from orchestrator.db import KeyStore, Stores
+from orchestrator.db import KeyStore, Stores, migrate, session_factory
 from orchestrator.errors import InputError
 
 
@@ -38,3 +39,31 @@ def test_roles_and_names_are_checked(store: KeyStore) -> None:
     with pytest.raises(InputError, match="name"):
         store.create("  ", "admin")
     assert store.list() == []
+
+
+def test_a_key_revoked_by_another_process_is_refused_at_once(stores: Stores) -> None:
+    created = stores.keys.create("ci", "user")
+    assert stores.keys.verify(created.key) is not None  # its info is now kept
+    elsewhere = KeyStore(stores.sessions)  # another API process's store
+    elsewhere.revoke(created.id)
+    assert stores.keys.verify(created.key) is None
+
+
+@pytest.mark.postgres
+def test_a_dropped_verification_connection_is_opened_again(postgres_engine: Engine) -> None:
+    """A database restart ends the verification connection; the next check opens another."""
+    migrate(postgres_engine)
+    store = KeyStore(session_factory(postgres_engine))
+    created = store.create("ci", "user")
+    assert store.verify(created.key) is not None
+    with postgres_engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND query LIKE '%api_keys.revoked_at IS NULL%'"
+            )
+        ).all()
+    assert ended == [(True,)]
+    info = store.verify(created.key)
+    assert info is not None and info.id == created.id
+    store.close()
