@@ -62,9 +62,10 @@ class Metrics:
             self.model_loads.labels(expert=load.expert).inc()
         for trace in report.traces:
             self.queries.labels(outcome="error" if trace.error else "answered").inc()
-            for call in trace.calls:
-                self.tokens.labels(kind="prompt").inc(call.prompt_tokens)
-                self.tokens.labels(kind="completion").inc(call.completion_tokens)
+            if trace.calls:  # one labelled increment per trace, not two per call
+                self.tokens.labels(kind="prompt").inc(sum(c.prompt_tokens for c in trace.calls))
+                completion = sum(c.completion_tokens for c in trace.calls)
+                self.tokens.labels(kind="completion").inc(completion)
             retrieval = trace.retrieval
             self.retrievals.labels(decision="retrieved" if retrieval.retrieve else "skipped").inc()
             if retrieval.retrieve:

@@ -63,6 +63,8 @@ def _refuse_nul_text(
 ) -> None:
     """The last line of defence behind the API's input guard and the loaders' checks: a clear
     InputError naming the column instead of the driver's ValueError (a 500 in the API)."""
+    if not _has_nul_text(parameters):  # the common case, in one flat pass over the values
+        return
     for name, value in _named_values(parameters, context):
         if isinstance(value, str) and "\x00" in value:
             words = statement.split(None, 3)
@@ -71,6 +73,19 @@ def _refuse_nul_text(
             raise InputError(
                 f"cannot store text with a NUL character (\\x00) in {where}: {value[:60]!r}"
             )
+
+
+def _has_nul_text(parameters: Any) -> bool:
+    """Whether a bound value is text with a NUL: the values `_named_values` names, without
+    naming them (the check runs on every statement; names matter only for the error)."""
+    if isinstance(parameters, dict):
+        parameters = parameters.values()
+    elif parameters and isinstance(parameters[0], (dict, list, tuple)):  # many rows
+        return any(_has_nul_text(row) for row in parameters)
+    for value in parameters or ():
+        if isinstance(value, str) and "\x00" in value:
+            return True
+    return False
 
 
 def _named_values(parameters: Any, context: Any) -> Iterator[tuple[object, object]]:
