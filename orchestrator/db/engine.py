@@ -82,10 +82,7 @@ def _has_nul_text(parameters: Any) -> bool:
         parameters = parameters.values()
     elif parameters and isinstance(parameters[0], (dict, list, tuple)):  # many rows
         return any(_has_nul_text(row) for row in parameters)
-    for value in parameters or ():
-        if isinstance(value, str) and "\x00" in value:
-            return True
-    return False
+    return any(isinstance(value, str) and "\x00" in value for value in parameters or ())
 
 
 def _named_values(parameters: Any, context: Any) -> Iterator[tuple[object, object]]:

@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Row, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.db.models import ApiKeyRow, utcnow
@@ -92,7 +91,7 @@ class KeyStore:
                 row = self._autocommit().execute(_INFO, {"digest": digest}).first()
                 if row is None:  # revoked just now
                     return None
-                info = ApiKeyInfo(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
+                info = ApiKeyInfo.model_validate(row, from_attributes=True)
                 if len(self._known) >= _KNOWN_MAX:
                     self._known.clear()
                 self._known[digest] = info
@@ -104,7 +103,8 @@ class KeyStore:
         for attempt in range(2):
             connection = self._autocommit()
             dialect = connection.dialect
-            raw = connection.connection.driver_connection
+            raw = connection.connection.dbapi_connection
+            assert raw is not None  # the connection is open: _autocommit just gave it
             cursor = raw.cursor()
             try:
                 cursor.execute(self._live_sql, self._live_params(digest))
