@@ -55,7 +55,8 @@ class KeyStore:
     """Create, verify, list and revoke keys. `verify` reads the database on every call, so a
     key revoked by any process (`symoe keys revoke`, another API server) fails at once: one
     indexed SELECT on a connection of its own in autocommit mode, sent through the driver's
-    own cursor (7 us on SQLite, against 68 us through SQLAlchemy; README gives its cost)."""
+    own cursor (README: 9 us on SQLite and 56 us on PostgreSQL, against 78 and 472 through
+    SQLAlchemy)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions

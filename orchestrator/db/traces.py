@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from orchestrator.db.convert import trace_from_row
 from orchestrator.db.models import BatchRow, ModelCallRow, ModelLoadRow, PlanRow, QueryRow
 from orchestrator.db.trace_rows import insert_reports
+from orchestrator.db.write_lock import WriteLock
 from orchestrator.errors import SymoeError
 from orchestrator.trace import BatchReport, ModelLoad, StageTiming, Trace
 
@@ -47,6 +48,8 @@ class PlanDigest(BaseModel):
 class TraceStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        # several API processes on one SQLite file: their commits queue on a file lock
+        self._write_lock = WriteLock.for_engine(sessions.kw["bind"])
 
     def save_batch(self, report: BatchReport) -> None:
         """Store a batch with all its traces and loads in one transaction.
@@ -57,7 +60,7 @@ class TraceStore:
         once, on the batch; a trace that carries different values raises ValueError.
         """
         try:
-            with self.sessions.begin() as session:
+            with self._write_lock, self.sessions.begin() as session:
                 if session.get(BatchRow, report.batch_id) is not None:
                     raise DuplicateBatchError(f"batch {report.batch_id!r} is already stored")
                 insert_reports(session, [report])
@@ -75,7 +78,7 @@ class TraceStore:
         try:
             # no look-up first: a stored batch or query id breaks the primary key, and the
             # report stored alone below then names it (DuplicateBatchError)
-            with self.sessions.begin() as session:
+            with self._write_lock, self.sessions.begin() as session:
                 insert_reports(session, reports)
         except Exception:  # each report then gets its own error below
             return [self._outcome(report) for report in reports]
