@@ -5,8 +5,6 @@ that client against a real HTTP/1.1 server (keep-alive, status, body)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -15,25 +13,18 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench_support import REPO, run_bench
+
 sys.path.insert(0, str(REPO / "bench"))
 
-from raw_http import RawClient, RawHttpError  # noqa: E402
+from raw_http import RawClient, RawHttpError
 
 
 @pytest.mark.embeddings  # the server's tagger is the embedding tagger
 def test_api_load_measures_the_overhead_with_the_socket_client(tmp_path: Path) -> None:
     out = tmp_path / "api_load.json"
-    command = [sys.executable, str(REPO / "bench" / "api_load.py"), "--concurrency", "2"]
-    done = subprocess.run(
-        [*command, "--requests", "16", "--endpoints", "answers", "--out", str(out)],
-        cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    args = ["--concurrency", "2", "--requests", "16", "--endpoints", "answers"]
+    run_bench("api_load.py", *args, "--out", str(out))
     record = json.loads(out.read_text())
     assert [(r["mode"], r["errors"]) for r in record["results"]] == [
         ("in-process", 0),

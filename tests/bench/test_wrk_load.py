@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_support import run_bench
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bench" / "wrk_load.py"
 
@@ -23,15 +25,7 @@ SCRIPT = REPO / "bench" / "wrk_load.py"
 )
 def test_wrk_loads_both_endpoints_without_failures(tmp_path: Path) -> None:
     out = tmp_path / "wrk_load.json"
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--concurrency", "2", "--duration", "2", "--out", str(out)],
-        cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_bench("wrk_load.py", "--concurrency", "2", "--duration", "2", "--out", str(out))
     record = json.loads(out.read_text())
     assert [r["endpoint"] for r in record["results"]] == ["/v1/answers", "/v1/chat/completions"]
     for r in record["results"]:
