@@ -268,6 +268,7 @@ def test_bad_requests_get_openai_errors(
         if param is not None:
             assert error["param"] == param
         assert set(error) == {"message", "type", "param", "code"} and error["type"]
+    assert services_of(client).metrics.queue_depth._value.get() == 0  # none left counted
     # refused while being prepared (in the worker thread, when not streamed): counted out
     assert services_of(client).metrics.queue_depth._value.get() == 0
 
