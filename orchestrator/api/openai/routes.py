@@ -46,18 +46,17 @@ async def create_chat_completion(
     body: ChatCompletionRequest, caller: CallerDep, serving: ServingDep
 ) -> Response:
     """OpenAI chat completion by the committee ('symoe') or one expert; streams on request."""
-    if body.stream:
-        chat = await run_in_threadpool(serving.prepare, body)
-        feed = TextFeed(asyncio.get_running_loop())
+    chat = await run_in_threadpool(serving.prepare, body)
+    feed = TextFeed(asyncio.get_running_loop()) if body.stream else None
+    future = serving.submit(chat, feed)
+    if feed is not None:
         return StreamingResponse(
-            serving.stream(chat, serving.submit(chat, feed), feed),
+            serving.stream(chat, future, feed),
             media_type="text/event-stream",
             headers={QUERY_ID_HEADER: chat.query.id, "Cache-Control": "no-cache"},
         )
-    # shielded: a client that goes away does not cancel the run, which is stored all the same
-    chat, outcome = await asyncio.shield(asyncio.wrap_future(serving.submit_request(body)))
     try:
-        completion = serving.response(chat, outcome)
+        completion = await serving.complete(chat, future)
     except ApiError as exc:  # the query was stored without an answer: name it
         failed = error_response(exc.status, exc.message, exc.param, exc.code)
         failed.headers[QUERY_ID_HEADER] = chat.query.id

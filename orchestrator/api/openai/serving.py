@@ -16,11 +16,11 @@ batch in the database, never half of one. Streaming: streaming.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
 
 from orchestrator.answering import AnsweringService
 from orchestrator.api.answers.schemas import AnswerOptions
@@ -64,7 +64,6 @@ QUERY_ID_HEADER = "X-Symoe-Query-Id"
 # Completions running at once in one process; more wait their turn. The micro-batching
 # runner merges the groups of those running together, so this is also its fan-in.
 _WORKERS = 32
-_Done = TypeVar("_Done")  # what a worker thread's job returns
 
 
 class OpenAIServing:
@@ -204,32 +203,13 @@ class OpenAIServing:
 
     # -- running (worker threads: runs to the end and stores whatever the client does) --------
     def submit(self, chat: PreparedChat, feed: TextFeed | None = None) -> Future[ChatOutcome]:
-        return self._submit(self._run, chat, feed)
-
-    def submit_request(
-        self, body: ChatCompletionRequest
-    ) -> Future[tuple[PreparedChat, ChatOutcome]]:
-        """Prepare and run a completion that is not streamed in one worker thread: nothing is
-        sent before its answer, so its input errors (raised by the future) need not come
-        sooner, and it saves a thread hop (a streamed one needs its query id before)."""
-        return self._submit(self._prepare_and_run, body)
-
-    def _submit(self, work: Callable[..., _Done], *args: object) -> Future[_Done]:
         metrics = self.metrics
         metrics.queue_depth.inc()
         try:
-            return self._executor.submit(work, *args)
+            return self._executor.submit(self._run, chat, feed)
         except RuntimeError:  # shut down
             metrics.queue_depth.dec()
             raise ApiError(503, "the server is shutting down") from None
-
-    def _prepare_and_run(self, body: ChatCompletionRequest) -> tuple[PreparedChat, ChatOutcome]:
-        try:
-            chat = self.prepare(body)
-        except BaseException:
-            self.metrics.queue_depth.dec()  # _run, which counts it out, will not run
-            raise
-        return chat, self._run(chat)
 
     def _run(self, chat: PreparedChat, feed: TextFeed | None = None) -> ChatOutcome:
         """Answer, store and count through the answering service (a direct call is a
@@ -254,8 +234,10 @@ class OpenAIServing:
             self.metrics.queue_depth.dec()
 
     # -- answering ----------------------------------------------------------------------------
-    def response(self, chat: PreparedChat, outcome: ChatOutcome) -> ChatCompletionResponse:
-        """The completion of a finished run; ApiError when it stored no answer."""
+    async def complete(
+        self, chat: PreparedChat, future: Future[ChatOutcome]
+    ) -> ChatCompletionResponse:
+        outcome = await asyncio.shield(asyncio.wrap_future(future))
         trace = answered(outcome)
         logprobs = ChoiceLogprobs(content=outcome.logprobs) if outcome.logprobs else None
         return ChatCompletionResponse(
