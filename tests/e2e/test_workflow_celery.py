@@ -91,7 +91,7 @@ def test_a_killed_worker_s_sub_task_is_delivered_again_and_goes_on(
 ) -> None:
     events = 10
     # long clips: a sub-task takes long enough for the kill to land inside one
-    path = setup_workflow(env, tmp_path, events=events, seconds=20)
+    path = setup_workflow(env, tmp_path, events=events, seconds=60)
     # the broker gives an unacknowledged sub-task to another worker after 4 s
     env["SYMOE_BROKER_VISIBILITY_TIMEOUT_S"] = "4"
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
