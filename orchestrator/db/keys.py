@@ -42,12 +42,11 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
 
 
 # What the first request with a key reads; later ones only check it is still not revoked.
+_UNREVOKED = (ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None))
 _INFO = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.created_at).where(
-    ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None)
+    *_UNREVOKED
 )
-_LIVE = select(ApiKeyRow.id).where(
-    ApiKeyRow.key_hash == bindparam("digest"), ApiKeyRow.revoked_at.is_(None)
-)
+_LIVE = select(ApiKeyRow.id).where(*_UNREVOKED)
 _KNOWN_MAX = 10_000  # keys whose info is kept (id, name, role and creation never change)
 
 

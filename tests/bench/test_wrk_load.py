@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench_support import run_bench
+from tests.bench_support import REPO, run_bench
 
-REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bench" / "wrk_load.py"
 
 
